@@ -1,0 +1,11 @@
+"""Top-level routes: the console, the API, the pages and the health check."""
+
+from django.contrib import admin
+from django.urls import path
+
+from perksu.health import healthz
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+]

@@ -1,0 +1,121 @@
+"""Run a money operation at most once per (user, scope, key) — SPEC §6.
+
+The API passes the `Idempotency-Key` header, the pages a one-time form token.
+
+1. *Claim*: a short transaction inserts an IN_PROGRESS record; the unique
+   (user, scope, key) index decides which of several concurrent duplicates
+   wins. A loser finds the record: another fingerprint → 422, still in
+   progress → 409, done → the stored outcome is replayed.
+2. *Run*: the operation and the record's completion (DONE, with the response)
+   commit in one transaction, so an effect without its stored outcome, or the
+   reverse, cannot exist.
+3. A business refusal (`DomainError`) rolls the operation back and is stored as
+   the outcome, so a retry gets the same refusal. Any other failure (a lock
+   timeout, a lost connection) deletes the claim: nothing moved, and a retry
+   with the same key runs again.
+
+A claim left IN_PROGRESS by a process that died is taken over after
+`STALE_AFTER`: its transaction cannot have committed without completing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from perksu.errors import DomainError, IdempotencyConflictError, IdempotencyReuseError
+from tenants.models import User
+
+from .models import IdempotencyRecord
+
+STALE_AFTER = timedelta(minutes=5)
+RETENTION = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def fingerprint(payload: Any) -> str:
+    """A stable hash of a request body (key order and whitespace do not matter)."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def run_idempotent(
+    *, user: User, scope: str, key: str | None, request_fingerprint: str, operation: Callable[[], tuple[int, dict]]
+) -> Outcome:
+    """Run `operation` (returning `(status, body)`) once for this key, or replay its outcome.
+
+    Without a key the operation simply runs in a transaction. A first refusal
+    raises its `DomainError`; its replay comes back as an `Outcome` carrying
+    the same status and body.
+    """
+    if key is None:
+        with transaction.atomic():
+            status, body = operation()
+        return Outcome(status, body, replayed=False)
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise DomainError(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.", code="invalid_idempotency_key")
+
+    record, replay = _claim(user, scope, key, request_fingerprint)
+    if replay is not None:
+        return replay
+    try:
+        with transaction.atomic():
+            status, body = operation()
+            _complete(record, status, body)
+    except DomainError as exc:
+        _complete(record, exc.status_code, exc.as_dict())
+        raise
+    except BaseException:
+        IdempotencyRecord.objects.filter(pk=record.pk, state=IdempotencyRecord.State.IN_PROGRESS).delete()
+        raise
+    return Outcome(status, body, replayed=False)
+
+
+def _claim(user: User, scope: str, key: str, request_fingerprint: str) -> tuple[IdempotencyRecord, Outcome | None]:
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(user=user, scope=scope, key=key, fingerprint=request_fingerprint)
+        return record, None
+    except IntegrityError:
+        pass
+    existing = IdempotencyRecord.objects.get(user=user, scope=scope, key=key)
+    if existing.fingerprint != request_fingerprint:
+        raise IdempotencyReuseError("This Idempotency-Key was already used with a different request body.")
+    if existing.state == IdempotencyRecord.State.DONE:
+        return existing, Outcome(existing.response_status, existing.response_body, replayed=True)
+    now = timezone.now()
+    if existing.updated_at < now - STALE_AFTER:
+        taken = IdempotencyRecord.objects.filter(
+            pk=existing.pk, state=IdempotencyRecord.State.IN_PROGRESS, updated_at=existing.updated_at
+        ).update(updated_at=now)
+        if taken:
+            return existing, None
+    raise IdempotencyConflictError("A request with this Idempotency-Key is still in progress. Retry shortly.")
+
+
+def _complete(record: IdempotencyRecord, status: int, body: dict) -> None:
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        state=IdempotencyRecord.State.DONE, response_status=status, response_body=body, updated_at=timezone.now()
+    )
+
+
+def purge_expired(*, now=None) -> int:
+    """Delete completed records past their retention; returns how many."""
+    cutoff = (now or timezone.now()) - RETENTION
+    deleted, _ = IdempotencyRecord.objects.filter(state=IdempotencyRecord.State.DONE, updated_at__lt=cutoff).delete()
+    return deleted

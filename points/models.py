@@ -1,0 +1,167 @@
+"""The company side of the books: platform allocations, lead budgets, their logs.
+
+Logs are append-only (SPEC §3): nothing updates or deletes them; on PostgreSQL a
+trigger (migration 0002) refuses UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from tenants.models import Tenant
+
+
+class AllocationLog(models.Model):
+    """Every platform → tenant pool movement."""
+
+    class Kind(models.TextChoices):
+        ALLOCATION = "ALLOCATION", "Allocation"
+        CLAWBACK = "CLAWBACK", "Clawback"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="allocation_logs")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.BigIntegerField()
+    balance_after = models.BigIntegerField(help_text="The tenant pool after this movement.")
+    reference_note = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        db_table = "allocation_logs"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="alloc_tenant_created_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="allocation_balance_after_non_negative"),
+            models.CheckConstraint(condition=Q(kind__in=["ALLOCATION", "CLAWBACK"]), name="allocation_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} → {self.tenant_id}"
+
+
+class PlatformBillingLog(models.Model):
+    """The platform's billing view of the same movements as `AllocationLog`."""
+
+    class TransactionType(models.TextChoices):
+        CREDIT_INJECTION = "CREDIT_INJECTION", "Credit injection"
+        CLAWBACK = "CLAWBACK", "Clawback"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="billing_logs")
+    allocation_log = models.OneToOneField(AllocationLog, on_delete=models.PROTECT, related_name="billing_log")
+    transaction_type = models.CharField(max_length=20, choices=TransactionType.choices)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reference_note = models.CharField(max_length=500, blank=True)
+    admin = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        db_table = "platform_billing_logs"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="billing_tenant_created_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="billing_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(transaction_type__in=["CREDIT_INJECTION", "CLAWBACK"]), name="billing_type_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_transaction_type_display()} {self.amount} {self.currency}"
+
+
+class LeadBudget(models.Model):
+    """Points a manager delegated to one lead, spendable only by that lead."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="lead_budgets")
+    lead = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="lead_budget")
+    balance = models.BigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "lead_budgets"
+        ordering = ["lead__full_name"]
+        indexes = [models.Index(fields=["tenant"], name="lead_budget_tenant_idx")]
+        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="lead_budget_non_negative")]
+
+    def __str__(self) -> str:
+        return f"Budget of {self.lead_id}: {self.balance}"
+
+
+class DelegationLog(models.Model):
+    """Every pool ↔ lead budget movement."""
+
+    class Kind(models.TextChoices):
+        DELEGATION = "DELEGATION", "Delegation"
+        RECALL = "RECALL", "Recall"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="delegation_logs")
+    lead = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="delegations")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.BigIntegerField()
+    pool_balance_after = models.BigIntegerField()
+    lead_balance_after = models.BigIntegerField()
+    note = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        db_table = "delegation_logs"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="delegation_tenant_created_idx"),
+            models.Index(fields=["lead", "-created_at"], name="delegation_lead_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="delegation_amount_positive"),
+            models.CheckConstraint(condition=Q(kind__in=["DELEGATION", "RECALL"]), name="delegation_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(pool_balance_after__gte=0) & Q(lead_balance_after__gte=0),
+                name="delegation_balances_after_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} ↔ {self.lead_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The outcome of one keyed request, so a retry replays it instead of repeating it.
+
+    See `points.idempotency`. Not a ledger: records are updated (in progress →
+    done) and purged after their retention period.
+    """
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "IN_PROGRESS", "In progress"
+        DONE = "DONE", "Done"
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=100, help_text="The endpoint or form the key was sent to.")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "idempotency_records"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_one_per_user_scope_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} ({self.state})"

@@ -1,0 +1,351 @@
+"""Recognition: awards with points, zero-point kudos, and company-wide distributions.
+
+The funding rule (SPEC §4) lives in `resolve_funding_source` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from perksu.errors import DomainError, NotFoundError, PermissionDeniedError, insufficient
+from points import balances
+from points.amounts import require_amount
+from points.models import LeadBudget
+from points.services import require_manager
+from tenants.models import TENANT_ROLES, Role, Tenant, User
+from wallets.models import Wallet, WalletLedger
+
+from .models import Recognition
+
+MAX_RECIPIENTS = 50
+MAX_MESSAGE_LENGTH = 2000
+Source = Recognition.FundingSource
+
+
+@dataclass(frozen=True)
+class AwardResult:
+    tenant_id: UUID
+    group_id: UUID
+    points: int
+    funding_source: str
+    recognitions: list[Recognition]
+    ledger_entries: list[WalletLedger]
+    wallet_balances_after: dict[UUID, int]
+    """Recipient user id → wallet balance after."""
+    pool_balance_after: int
+    lead_budget_after: int | None
+
+
+@dataclass(frozen=True)
+class DistributionResult:
+    tenant_id: UUID
+    group_id: UUID
+    recipients: int
+    amount_per_user: int
+    total_awarded: int
+    pool_balance_after: int
+
+
+def _message(value: str | None) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise DomainError("A recognition message is required.", code="required", field="message")
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise DomainError(
+            f"The message is longer than {MAX_MESSAGE_LENGTH} characters.", code="too_long", field="message"
+        )
+    return text
+
+
+def _recipient_ids(values: Sequence[UUID | str]) -> list[UUID]:
+    try:
+        ids = [v if isinstance(v, UUID) else UUID(str(v)) for v in values]
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise NotFoundError("Recipient not found.") from exc
+    if not ids:
+        raise DomainError("Choose at least one recipient.", code="no_recipients")
+    if len(ids) > MAX_RECIPIENTS:
+        raise DomainError(
+            f"A recognition can have at most {MAX_RECIPIENTS} recipients.",
+            code="too_many_recipients",
+            maximum=MAX_RECIPIENTS,
+        )
+    if len(set(ids)) != len(ids):
+        raise DomainError("A recipient is listed more than once.", code="duplicate_recipients")
+    return ids
+
+
+def _check_award_allowed(tenant: Tenant, points: int) -> None:
+    if not tenant.is_active:
+        raise balances.tenant_suspended()
+    if tenant.max_award_points is not None and points > tenant.max_award_points:
+        raise DomainError(
+            f"{points} points is over this company's cap of {tenant.max_award_points} per recipient.",
+            code="over_award_cap",
+            maximum=tenant.max_award_points,
+            required=points,
+        )
+
+
+def resolve_funding_source(*, giver: User, tenant: Tenant, total: int, requested: str | None) -> str:
+    """Who pays an award of `total` points (SPEC §4).
+
+    The pool pays if the giver is a manager and the pool covers the whole
+    award; otherwise the giver's own lead budget if it covers it; otherwise the
+    award is refused with both availabilities. `requested` names a source
+    explicitly. The balances read here are a choice, not a reservation: the
+    conditional update in `points.balances` is what guarantees no overdraft.
+    """
+    if requested == Source.POOL:
+        if not giver.is_manager:
+            raise PermissionDeniedError("Only tenant managers award from the company pool.")
+        return Source.POOL
+    if requested == Source.LEAD_BUDGET:
+        if not LeadBudget.objects.filter(lead=giver).exists():
+            raise DomainError("You have no lead budget.", code="no_lead_budget")
+        return Source.LEAD_BUDGET
+    if requested not in (None, ""):
+        raise DomainError(f"Unknown funding source {requested!r}.", code="invalid_funding_source")
+
+    pool = tenant.points_allocation_balance if giver.is_manager else None
+    if pool is not None and pool >= total:
+        return Source.POOL
+    budget = LeadBudget.objects.filter(lead=giver).values_list("balance", flat=True).first()
+    if budget is not None and budget >= total:
+        return Source.LEAD_BUDGET
+    if pool is not None and budget is not None:
+        raise DomainError(
+            f"Insufficient funds. Company allocation pool available: {pool}; "
+            f"lead budget available: {budget}; required: {total}.",
+            code="insufficient_balance",
+            available=max(pool, budget),
+            pool_available=pool,
+            lead_budget_available=budget,
+            required=total,
+        )
+    if pool is not None:
+        raise insufficient(balances.POOL_LABEL, available=pool, required=total)
+    if budget is not None:
+        raise insufficient(balances.LEAD_BUDGET_LABEL, available=budget, required=total)
+    raise PermissionDeniedError("Only managers and leads with a budget can award points.")
+
+
+def recognition_create(
+    *,
+    giver: User,
+    recipient_ids: Sequence[UUID | str],
+    points: int,
+    message: str,
+    funding_source: str | None = None,
+) -> AwardResult:
+    """Recognise one or more colleagues, with points (an award) or without (kudos).
+
+    Locks the recipients' wallets in primary-key order, then the paying lead
+    budget or tenant row last; one Recognition and, with points, one wallet
+    CREDIT per recipient, all in one transaction.
+    """
+    if not (giver.is_active and giver.tenant_id):
+        raise PermissionDeniedError("Only active tenant members give recognition.")
+    points = require_amount(points, field="points", minimum=0)
+    message = _message(message)
+    ids = _recipient_ids(recipient_ids)
+    if giver.pk in ids:
+        raise DomainError("You cannot recognise yourself.", code="self_recognition")
+    if points > 0 and giver.role not in (Role.TENANT_MANAGER, Role.TENANT_LEAD):
+        raise PermissionDeniedError("Only managers and leads award points; anyone can give kudos (0 points).")
+
+    tenant = Tenant.objects.get(pk=giver.tenant_id)
+    if not tenant.is_active:
+        raise balances.tenant_suspended()
+    total = points * len(ids)
+    if points > 0:
+        _check_award_allowed(tenant, points)
+        source = resolve_funding_source(giver=giver, tenant=tenant, total=total, requested=funding_source)
+    else:
+        if funding_source not in (None, "", Source.NONE):
+            raise DomainError("Kudos (0 points) have no funding source.", code="invalid_funding_source")
+        source = Source.NONE
+
+    group_id = uuid.uuid4()
+    now = timezone.now()
+    with transaction.atomic():
+        wallets_qs = Wallet.objects.filter(tenant_id=tenant.pk, user_id__in=ids).select_related("user")
+        if points > 0:
+            wallets_qs = wallets_qs.select_for_update(of=("self",))
+        wallets = list(wallets_qs.order_by("pk"))
+        if len(wallets) != len(ids):
+            raise NotFoundError("Recipient not found.")
+        inactive = [w.user for w in wallets if not w.user.is_active]
+        if inactive:
+            raise DomainError(
+                f"{inactive[0].full_name or inactive[0].email} is deactivated and cannot be recognised.",
+                code="inactive_user",
+            )
+        by_user = {w.user_id: w for w in wallets}
+        recognitions = Recognition.objects.bulk_create(
+            [
+                Recognition(
+                    tenant_id=tenant.pk,
+                    giver=giver,
+                    receiver_id=user_id,
+                    points=points,
+                    message=message,
+                    funding_source=source,
+                    group_id=group_id,
+                    created_at=now,
+                )
+                for user_id in ids
+            ]
+        )
+        entries: list[WalletLedger] = []
+        if points > 0:
+            Wallet.objects.filter(pk__in=[w.pk for w in wallets]).update(
+                balance=F("balance") + points,
+                lifetime_earned=F("lifetime_earned") + points,
+                last_entry_no=F("last_entry_no") + 1,
+            )
+            entries = WalletLedger.objects.bulk_create(
+                [
+                    WalletLedger(
+                        tenant_id=tenant.pk,
+                        wallet=by_user[r.receiver_id],
+                        entry_no=by_user[r.receiver_id].last_entry_no + 1,
+                        entry_type=WalletLedger.EntryType.CREDIT,
+                        source=WalletLedger.Source.RECOGNITION,
+                        amount=points,
+                        balance_after=by_user[r.receiver_id].balance + points,
+                        actor=giver,
+                        recognition=r,
+                        note=message[:500],
+                        created_at=now,
+                    )
+                    for r in recognitions
+                ]
+            )
+        lead_after = None
+        pool_after = tenant.points_allocation_balance
+        if source == Source.LEAD_BUDGET:
+            lead_after = balances.lead_budget_debit(giver.pk, total)
+        elif source == Source.POOL:
+            pool_after = balances.pool_debit(tenant.pk, total)
+    return AwardResult(
+        tenant_id=tenant.pk,
+        group_id=group_id,
+        points=points,
+        funding_source=source,
+        recognitions=recognitions,
+        ledger_entries=entries,
+        wallet_balances_after={w.user_id: w.balance + points for w in wallets},
+        pool_balance_after=pool_after,
+        lead_budget_after=lead_after,
+    )
+
+
+def recognition_distribute(
+    *, giver: User, amount_per_user: int, message: str, roles: Sequence[str] | None = None
+) -> DistributionResult:
+    """Award `amount_per_user` from the pool to every active member (optionally of
+    some roles) except the giver, in one transaction.
+
+    Set-based: the recipients are fixed by one INSERT … SELECT of their
+    Recognition rows; their wallets are locked in primary-key order, credited
+    by one UPDATE and ledgered by one INSERT … SELECT; the pool is debited last.
+    The number of statements does not depend on the number of members.
+    """
+    require_manager(giver)
+    amount = require_amount(amount_per_user, field="amount_per_user")
+    message = _message(message)
+    allowed = [r.value for r in TENANT_ROLES]
+    roles = list(dict.fromkeys(roles or allowed))
+    unknown = [r for r in roles if r not in allowed]
+    if unknown:
+        raise DomainError(f"Unknown role {unknown[0]!r}.", code="invalid_role", field="roles")
+
+    tenant = Tenant.objects.get(pk=giver.tenant_id)
+    _check_award_allowed(tenant, amount)
+    recipients = Wallet.objects.filter(tenant_id=tenant.pk, user__is_active=True, user__role__in=roles).exclude(
+        user_id=giver.pk
+    )
+    expected = recipients.count()
+    if expected == 0:
+        raise DomainError("There is nobody to distribute to.", code="no_recipients")
+    if tenant.points_allocation_balance < amount * expected:
+        raise insufficient(balances.POOL_LABEL, available=tenant.points_allocation_balance, required=amount * expected)
+
+    group_id = uuid.uuid4()
+    with transaction.atomic():
+        count = _insert_distribution_recognitions(
+            recipients, giver=giver, amount=amount, message=message, group_id=group_id, now=timezone.now()
+        )
+        members = Wallet.objects.filter(user_id__in=Recognition.objects.filter(group_id=group_id).values("receiver_id"))
+        if connection.features.has_select_for_update:
+            list(members.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
+        members.update(
+            balance=F("balance") + amount,
+            lifetime_earned=F("lifetime_earned") + amount,
+            last_entry_no=F("last_entry_no") + 1,
+        )
+        _insert_distribution_ledger(group_id=group_id, giver=giver, amount=amount, note=message[:500])
+        pool_after = balances.pool_debit(tenant.pk, amount * count)
+    return DistributionResult(tenant.pk, group_id, count, amount, amount * count, pool_after)
+
+
+def _uuid_sql() -> str:
+    """A fresh random UUID per row, in the form the backend stores UUIDField."""
+    return "gen_random_uuid()" if connection.vendor == "postgresql" else "lower(hex(randomblob(16)))"
+
+
+def _prep(field_owner, field: str, value):
+    return field_owner._meta.get_field(field).get_db_prep_value(value, connection)
+
+
+def _insert_distribution_recognitions(recipients, *, giver: User, amount: int, message: str, group_id, now) -> int:
+    select_sql, select_params = recipients.values("user_id").query.sql_with_params()
+    table = Recognition._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (id, tenant_id, giver_id, receiver_id, points, message, funding_source, "
+        f"group_id, created_at) "
+        f"SELECT {_uuid_sql()}, %s, %s, r.user_id, %s, %s, %s, %s, %s FROM ({select_sql}) r"
+    )
+    params = [
+        _prep(Recognition, "tenant", giver.tenant_id),
+        _prep(Recognition, "giver", giver.pk),
+        amount,
+        message,
+        Source.POOL.value,
+        _prep(Recognition, "group_id", group_id),
+        _prep(Recognition, "created_at", now),
+        *select_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _insert_distribution_ledger(*, group_id, giver: User, amount: int, note: str) -> None:
+    """One CREDIT per recipient; must run after the wallets' UPDATE (it reads the new balances)."""
+    sql = (
+        f"INSERT INTO {WalletLedger._meta.db_table} (id, tenant_id, wallet_id, entry_no, entry_type, source, "
+        f"amount, balance_after, actor_id, recognition_id, redemption_id, note, created_at) "
+        f"SELECT {_uuid_sql()}, w.tenant_id, w.id, w.last_entry_no, %s, %s, %s, w.balance, %s, r.id, NULL, %s, "
+        f"r.created_at "
+        f"FROM {Recognition._meta.db_table} r JOIN {Wallet._meta.db_table} w ON w.user_id = r.receiver_id "
+        f"WHERE r.group_id = %s"
+    )
+    params = [
+        WalletLedger.EntryType.CREDIT.value,
+        WalletLedger.Source.RECOGNITION.value,
+        amount,
+        _prep(WalletLedger, "actor", giver.pk),
+        note,
+        _prep(Recognition, "group_id", group_id),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

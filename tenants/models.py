@@ -1,0 +1,140 @@
+"""Tenants (companies) and the people who work in them."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+MAX_AMOUNT = 1_000_000_000
+"""The largest amount of one operation (SPEC §3)."""
+
+
+class Tenant(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", "Active"
+        SUSPENDED = "SUSPENDED", "Suspended"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    currency = models.CharField(
+        max_length=3,
+        default="INR",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. INR.")],
+    )
+    currency_label = models.CharField(max_length=40, default="Points")
+    point_value = models.DecimalField(
+        max_digits=12, decimal_places=4, default=Decimal("1.00"), validators=[MinValueValidator(0)]
+    )
+    # The pool: company points not yet delegated or awarded. Only services write it.
+    points_allocation_balance = models.BigIntegerField(default=0, editable=False)
+    low_balance_threshold = models.BigIntegerField(default=100, validators=[MinValueValidator(0)])
+    max_award_points = models.BigIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Largest number of points one recipient may get in one recognition (empty: no cap).",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "tenants"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(points_allocation_balance__gte=0), name="tenant_pool_non_negative"),
+            models.CheckConstraint(condition=Q(low_balance_threshold__gte=0), name="tenant_threshold_non_negative"),
+            models.CheckConstraint(
+                condition=Q(max_award_points__isnull=True) | Q(max_award_points__gte=1),
+                name="tenant_award_cap_positive",
+            ),
+            models.CheckConstraint(condition=Q(status__in=["ACTIVE", "SUSPENDED"]), name="tenant_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class Role(models.TextChoices):
+    PLATFORM_ADMIN = "platform_admin", "Platform admin"
+    TENANT_MANAGER = "tenant_manager", "Tenant manager"
+    TENANT_LEAD = "tenant_lead", "Team lead"
+    EMPLOYEE = "employee", "Employee"
+
+
+TENANT_ROLES = (Role.TENANT_MANAGER, Role.TENANT_LEAD, Role.EMPLOYEE)
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> User:
+        """Low-level creation. Product code calls `tenants.services.user_create`,
+        which also opens the wallet and the lead budget."""
+        if not email:
+            raise ValueError("An email is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
+        fields.update(is_staff=True, is_superuser=True, role=Role.PLATFORM_ADMIN, tenant=None)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Platform staff have no tenant; everyone else belongs to exactly one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=200)
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="members")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.EMPLOYEE)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        db_table = "users"
+        ordering = ["full_name", "email"]
+        indexes = [models.Index(fields=["tenant", "role", "is_active"], name="users_tenant_role_idx")]
+        constraints = [
+            # Platform staff belong to no tenant; every other role belongs to one.
+            models.CheckConstraint(
+                condition=(Q(role="platform_admin") & Q(tenant__isnull=True))
+                | (Q(role__in=[r.value for r in TENANT_ROLES]) & Q(tenant__isnull=False)),
+                name="user_role_matches_tenant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>" if self.full_name else self.email
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return self.is_active and (self.is_superuser or (self.role == Role.PLATFORM_ADMIN and self.is_staff))
+
+    @property
+    def is_manager(self) -> bool:
+        return self.tenant_id is not None and self.role == Role.TENANT_MANAGER
+
+    @property
+    def is_lead(self) -> bool:
+        return self.tenant_id is not None and self.role == Role.TENANT_LEAD

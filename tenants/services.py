@@ -1,0 +1,151 @@
+"""Every write to tenants and users.
+
+A member's wallet, and a lead's budget, are opened by the same transaction that
+creates or promotes the user, never lazily inside a read.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from perksu.errors import DomainError, PermissionDeniedError
+
+from .models import TENANT_ROLES, Role, Tenant, User
+
+
+def tenant_create(
+    *,
+    name: str,
+    slug: str,
+    currency: str = "INR",
+    currency_label: str = "Points",
+    point_value: Decimal | None = None,
+    low_balance_threshold: int = 100,
+    max_award_points: int | None = None,
+) -> Tenant:
+    tenant = Tenant(
+        name=name.strip(),
+        slug=slug.strip().lower(),
+        currency=(currency or "INR").upper(),
+        currency_label=currency_label or "Points",
+        point_value=Decimal("1.00") if point_value is None else point_value,
+        low_balance_threshold=low_balance_threshold,
+        max_award_points=max_award_points,
+    )
+    _full_clean(tenant, exclude=["points_allocation_balance"])
+    try:
+        with transaction.atomic():
+            tenant.save(force_insert=True)
+    except IntegrityError as exc:
+        raise DomainError(f"A tenant with slug {tenant.slug!r} already exists.", code="duplicate_slug") from exc
+    return tenant
+
+
+def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:
+    """Suspend or reactivate. A suspended tenant can receive allocations but moves no points."""
+    if status not in Tenant.Status.values:
+        raise DomainError(f"Unknown status {status!r}.", code="invalid_status")
+    # A single-column UPDATE: it must not write back a stale pool balance.
+    Tenant.objects.filter(pk=tenant.pk).update(status=status)
+    tenant.status = status
+    return tenant
+
+
+def user_create(
+    *,
+    email: str,
+    full_name: str,
+    role: str,
+    password: str | None,
+    tenant: Tenant | None = None,
+    is_active: bool = True,
+) -> User:
+    """Create a user; a tenant member gets its wallet, a lead its budget, in the same transaction."""
+    from points.models import LeadBudget
+    from wallets.models import Wallet
+
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise DomainError("Enter a valid email address.", code="invalid_email") from exc
+    if role not in Role.values:
+        raise DomainError(f"Unknown role {role!r}.", code="invalid_role")
+    if role == Role.PLATFORM_ADMIN and tenant is not None:
+        raise DomainError("Platform admins belong to no tenant.", code="invalid_role")
+    if role != Role.PLATFORM_ADMIN and tenant is None:
+        raise DomainError("A tenant member needs a tenant.", code="tenant_required")
+
+    user = User(
+        email=email,
+        full_name=(full_name or "").strip(),
+        role=role,
+        tenant=tenant,
+        is_active=is_active,
+        is_staff=role == Role.PLATFORM_ADMIN,
+    )
+    if password:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise DomainError(" ".join(exc.messages), code="invalid_password") from exc
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+
+    try:
+        with transaction.atomic():
+            user.save(force_insert=True)
+            if tenant is not None:
+                Wallet.objects.create(tenant=tenant, user=user)
+            if role == Role.TENANT_LEAD:
+                LeadBudget.objects.create(tenant=tenant, lead=user)
+    except IntegrityError as exc:
+        raise DomainError(f"A user with email {email} already exists.", code="duplicate_email") from exc
+    return user
+
+
+def user_change_role(*, user: User, role: str) -> User:
+    """Change a tenant member's role. A lead keeps its budget row; one that still
+    holds points must have them recalled first, so no points are stranded."""
+    from points.models import LeadBudget
+
+    if user.tenant_id is None or role not in [r.value for r in TENANT_ROLES]:
+        raise DomainError("Only tenant members change between tenant roles.", code="invalid_role")
+    with transaction.atomic():
+        if user.role == Role.TENANT_LEAD and role != Role.TENANT_LEAD:
+            budget = LeadBudget.objects.select_for_update().filter(lead=user).first()
+            if budget is not None and budget.balance > 0:
+                raise DomainError(
+                    f"This lead still holds {budget.balance} delegated points. Recall them first.",
+                    code="lead_budget_not_empty",
+                    available=budget.balance,
+                )
+        if role == Role.TENANT_LEAD:
+            LeadBudget.objects.get_or_create(lead=user, defaults={"tenant_id": user.tenant_id})
+        User.objects.filter(pk=user.pk).update(role=role)
+    user.role = role
+    return user
+
+
+def user_set_active(*, user: User, is_active: bool, actor: User | None = None) -> User:
+    """Deactivate or reactivate. A deactivated user cannot log in or receive points;
+    the wallet, budget and history stay."""
+    if actor is not None and actor.pk == user.pk and not is_active:
+        raise PermissionDeniedError("You cannot deactivate yourself.")
+    User.objects.filter(pk=user.pk).update(is_active=is_active)
+    user.is_active = is_active
+    return user
+
+
+def _full_clean(instance, *, exclude: list[str]) -> None:
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False)
+    except ValidationError as exc:
+        first_field, messages = next(iter(exc.message_dict.items()))
+        raise DomainError(f"{first_field}: {messages[0]}", code="invalid", field=first_field) from exc

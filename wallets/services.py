@@ -1,0 +1,162 @@
+"""Spending wallet points: the reward catalog, redemptions and their refunds."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from perksu.errors import DomainError, NotFoundError, PermissionDeniedError, insufficient
+from points.amounts import require_amount
+from points.services import require_manager
+from tenants.models import User
+
+from .models import Redemption, Reward, Wallet, WalletLedger
+
+WALLET_LABEL = "wallet balance"
+# Crockford-style alphabet: no 0/O or 1/I/L to misread when typing a code.
+VOUCHER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass(frozen=True)
+class RedemptionResult:
+    redemption: Redemption
+    ledger_entry: WalletLedger
+    wallet_balance_after: int
+
+
+def voucher_code() -> str:
+    """An unguessable voucher code, e.g. PRK-7KQ2-M9XD-4TBW-H3ZP (about 98 bits from `secrets`)."""
+    chars = "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(20))
+    return "PRK-" + "-".join(chars[i : i + 5] for i in range(0, 20, 5))
+
+
+def reward_create(
+    *, actor: User, name: str, points_cost: int, description: str = "", stock: int | None = None, is_active: bool = True
+) -> Reward:
+    require_manager(actor)
+    reward = Reward(tenant_id=actor.tenant_id, **_reward_fields(name, points_cost, description, stock, is_active))
+    reward.save(force_insert=True)
+    return reward
+
+
+def reward_update(*, actor: User, reward: Reward, **changes) -> Reward:
+    """Change catalog fields of a reward of the actor's tenant. Stock set here is the new absolute stock."""
+    require_manager(actor)
+    if reward.tenant_id != actor.tenant_id:
+        raise NotFoundError("Reward not found.")
+    current = {f: getattr(reward, f) for f in ("name", "points_cost", "description", "stock", "is_active")}
+    unknown = set(changes) - set(current)
+    if unknown:
+        raise DomainError(f"Unknown reward field {sorted(unknown)[0]!r}.", code="invalid")
+    fields = _reward_fields(**{**current, **changes})
+    # Write only what changed: a concurrent redemption may be moving the stock.
+    Reward.objects.filter(pk=reward.pk).update(**{key: fields[key] for key in changes})
+    for key in changes:
+        setattr(reward, key, fields[key])
+    return reward
+
+
+def _reward_fields(name: str, points_cost: int, description: str, stock: int | None, is_active: bool) -> dict:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise DomainError("A reward needs a name of at most 200 characters.", code="invalid", field="name")
+    points_cost = require_amount(points_cost, field="points_cost")
+    if stock is not None and (isinstance(stock, bool) or not isinstance(stock, int) or stock < 0):
+        raise DomainError("Stock is a whole number ≥ 0, or empty for unlimited.", code="invalid", field="stock")
+    return {
+        "name": name,
+        "points_cost": points_cost,
+        "description": (description or "").strip(),
+        "stock": stock,
+        "is_active": bool(is_active),
+    }
+
+
+def redemption_create(*, user: User, reward_id: UUID | str) -> RedemptionResult:
+    """Spend wallet points on a reward: wallet −= cost, stock −= 1, a DEBIT and a voucher.
+
+    Locks the wallet, then the reward (SPEC §4 order).
+    """
+    if not (user.is_active and user.tenant_id):
+        raise PermissionDeniedError("Only active tenant members redeem rewards.")
+    with transaction.atomic():
+        wallet = Wallet.objects.select_for_update().get(user=user)
+        try:
+            reward = Reward.objects.select_for_update().get(pk=reward_id, tenant_id=user.tenant_id)
+        except (Reward.DoesNotExist, ValueError, TypeError) as exc:
+            raise NotFoundError("Reward not found.") from exc
+        if not reward.is_active:
+            raise DomainError(f"{reward.name} is no longer available.", code="reward_inactive")
+        if reward.stock is not None and reward.stock < 1:
+            raise DomainError(f"{reward.name} is out of stock.", code="out_of_stock")
+        cost = reward.points_cost
+        if wallet.balance < cost:
+            raise insufficient(WALLET_LABEL, available=wallet.balance, required=cost)
+
+        Wallet.objects.filter(pk=wallet.pk).update(
+            balance=F("balance") - cost, lifetime_spent=F("lifetime_spent") + cost, last_entry_no=F("last_entry_no") + 1
+        )
+        if reward.stock is not None:
+            Reward.objects.filter(pk=reward.pk).update(stock=F("stock") - 1)
+        redemption = Redemption.objects.create(
+            tenant_id=user.tenant_id, user=user, reward=reward, points_spent=cost, voucher_code=voucher_code()
+        )
+        entry = WalletLedger.objects.create(
+            tenant_id=user.tenant_id,
+            wallet=wallet,
+            entry_no=wallet.last_entry_no + 1,
+            entry_type=WalletLedger.EntryType.DEBIT,
+            source=WalletLedger.Source.REDEMPTION,
+            amount=cost,
+            balance_after=wallet.balance - cost,
+            actor=user,
+            redemption=redemption,
+            note=reward.name[:500],
+        )
+    return RedemptionResult(redemption, entry, wallet.balance - cost)
+
+
+def redemption_refund(*, actor: User, redemption_id: UUID | str) -> RedemptionResult:
+    """A manager reverses a redemption: wallet += cost, stock += 1, a REFUND credit.
+
+    Locks the redeemer's wallet, then the reward; the status flips with a
+    conditional UPDATE, so a redemption is refunded at most once.
+    """
+    require_manager(actor)
+    try:
+        redemption = Redemption.objects.select_related("reward").get(pk=redemption_id, tenant_id=actor.tenant_id)
+    except (Redemption.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFoundError("Redemption not found.") from exc
+    with transaction.atomic():
+        wallet = Wallet.objects.select_for_update().get(user_id=redemption.user_id)
+        Reward.objects.select_for_update().filter(pk=redemption.reward_id).values_list("pk").first()
+        now = timezone.now()
+        flipped = Redemption.objects.filter(pk=redemption.pk, status=Redemption.Status.ISSUED).update(
+            status=Redemption.Status.REFUNDED, refunded_at=now, refunded_by=actor
+        )
+        if not flipped:
+            raise DomainError("This redemption was already refunded.", code="already_refunded")
+        cost = redemption.points_spent
+        Wallet.objects.filter(pk=wallet.pk).update(
+            balance=F("balance") + cost, lifetime_spent=F("lifetime_spent") - cost, last_entry_no=F("last_entry_no") + 1
+        )
+        Reward.objects.filter(pk=redemption.reward_id, stock__isnull=False).update(stock=F("stock") + 1)
+        entry = WalletLedger.objects.create(
+            tenant_id=actor.tenant_id,
+            wallet=wallet,
+            entry_no=wallet.last_entry_no + 1,
+            entry_type=WalletLedger.EntryType.CREDIT,
+            source=WalletLedger.Source.REFUND,
+            amount=cost,
+            balance_after=wallet.balance + cost,
+            actor=actor,
+            redemption=redemption,
+            note=f"Refund: {redemption.reward.name}"[:500],
+        )
+    redemption.status, redemption.refunded_at, redemption.refunded_by = Redemption.Status.REFUNDED, now, actor
+    return RedemptionResult(redemption, entry, wallet.balance + cost)
