@@ -1,0 +1,183 @@
+"""Reads of the company books shared by the API, the pages and the console."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from tenants.models import Tenant
+from wallets.models import Wallet, WalletLedger
+
+from .models import AllocationLog, LeadBudget
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    """The Company Distribution Pool card (SPEC §6 tenant-allocation-stats)."""
+
+    tenant_id: UUID
+    tenant_name: str
+    points_allocation_balance: int
+    currency: str
+    currency_label: str
+    status: str
+    balance_status: str
+    message: str
+    low_balance_threshold: int
+    delegated_outstanding: int
+    wallets_outstanding: int
+
+
+def pool_balance_status(balance: int, threshold: int) -> str:
+    """`empty` at 0, `low` below the tenant's threshold, else `ready`."""
+    if balance <= 0:
+        return "empty"
+    if balance < threshold:
+        return "low"
+    return "ready"
+
+
+def pool_message(balance: int, threshold: int, label: str) -> str:
+    status = pool_balance_status(balance, threshold)
+    if status == "empty":
+        return f"No {label.lower()} in the company pool. Contact the platform team to allocate {label.lower()}."
+    if status == "low":
+        return (
+            f"Low balance: only {balance:,} {label.lower()} left in the company pool "
+            f"(below {threshold:,}). Contact the platform team to top up."
+        )
+    return f"Ready to distribute. You have {balance:,} {label.lower()} available."
+
+
+def pool_stats(tenant: Tenant | UUID) -> PoolStats:
+    tenant = Tenant.objects.get(pk=getattr(tenant, "pk", tenant))
+    delegated = LeadBudget.objects.filter(tenant=tenant).aggregate(s=Coalesce(Sum("balance"), 0))["s"]
+    wallets = Wallet.objects.filter(tenant=tenant).aggregate(s=Coalesce(Sum("balance"), 0))["s"]
+    balance, threshold = tenant.points_allocation_balance, tenant.low_balance_threshold
+    return PoolStats(
+        tenant_id=tenant.pk,
+        tenant_name=tenant.name,
+        points_allocation_balance=balance,
+        currency=tenant.currency,
+        currency_label=tenant.currency_label,
+        status=tenant.status,
+        balance_status=pool_balance_status(balance, threshold),
+        message=pool_message(balance, threshold, tenant.currency_label),
+        low_balance_threshold=threshold,
+        delegated_outstanding=delegated,
+        wallets_outstanding=wallets,
+    )
+
+
+@dataclass(frozen=True)
+class Liability:
+    """Points a tenant holds outstanding, and what they are worth."""
+
+    tenant_id: UUID
+    tenant_name: str
+    tenant_slug: str
+    currency: str
+    point_value: Decimal
+    pool: int
+    lead_budgets: int
+    wallets: int
+
+    @property
+    def outstanding(self) -> int:
+        return self.pool + self.lead_budgets + self.wallets
+
+    @property
+    def value(self) -> Decimal:
+        return (self.point_value * self.outstanding).quantize(Decimal("0.01"))
+
+
+def liabilities(tenant_id: UUID | None = None) -> list[Liability]:
+    """Outstanding points per tenant: three grouped aggregates, whatever the number of tenants."""
+    tenants = Tenant.objects.order_by("name")
+    budgets = LeadBudget.objects.values("tenant_id").annotate(s=Sum("balance"))
+    wallets = Wallet.objects.values("tenant_id").annotate(s=Sum("balance"))
+    if tenant_id is not None:
+        tenants = tenants.filter(pk=tenant_id)
+        budgets = budgets.filter(tenant_id=tenant_id)
+        wallets = wallets.filter(tenant_id=tenant_id)
+    budget_by = {row["tenant_id"]: row["s"] for row in budgets}
+    wallet_by = {row["tenant_id"]: row["s"] for row in wallets}
+    return [
+        Liability(
+            tenant_id=t.pk,
+            tenant_name=t.name,
+            tenant_slug=t.slug,
+            currency=t.currency,
+            point_value=t.point_value,
+            pool=t.points_allocation_balance,
+            lead_budgets=budget_by.get(t.pk) or 0,
+            wallets=wallet_by.get(t.pk) or 0,
+        )
+        for t in tenants
+    ]
+
+
+@dataclass(frozen=True)
+class RollForward:
+    """How a tenant's outstanding points moved over [date_from, date_to] (whole days, inclusive).
+
+    closing = opening + allocated − clawed_back − redeemed + refunded. Awards,
+    delegations and recalls move points between pool, budgets and wallets and
+    so do not change the outstanding total.
+    """
+
+    tenant_id: UUID
+    date_from: dt.date
+    date_to: dt.date
+    opening: int
+    allocated: int
+    clawed_back: int
+    redeemed: int
+    refunded: int
+    closing: int
+
+
+def roll_forward(tenant_id: UUID, *, date_from: dt.date, date_to: dt.date) -> RollForward:
+    start = timezone.make_aware(dt.datetime.combine(date_from, dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min))
+
+    def flows(qs, amount: str, **kinds: Q) -> dict[str, int]:
+        """Per kind: the sum before the period and the sum within it, in one aggregate."""
+        aggregates = {}
+        for name, condition in kinds.items():
+            aggregates[f"{name}_before"] = Coalesce(Sum(amount, filter=condition & Q(created_at__lt=start)), 0)
+            aggregates[name] = Coalesce(Sum(amount, filter=condition & Q(created_at__gte=start, created_at__lt=end)), 0)
+        return qs.filter(tenant_id=tenant_id).aggregate(**aggregates)
+
+    alloc = flows(
+        AllocationLog.objects,
+        "amount",
+        allocated=Q(kind=AllocationLog.Kind.ALLOCATION),
+        clawed_back=Q(kind=AllocationLog.Kind.CLAWBACK),
+    )
+    spent = flows(
+        WalletLedger.objects,
+        "amount",
+        redeemed=Q(source=WalletLedger.Source.REDEMPTION),
+        refunded=Q(source=WalletLedger.Source.REFUND),
+    )
+    opening = alloc["allocated_before"] - alloc["clawed_back_before"] - spent["redeemed_before"]
+    opening += spent["refunded_before"]
+    closing = opening + alloc["allocated"] - alloc["clawed_back"] - spent["redeemed"] + spent["refunded"]
+    return RollForward(
+        tenant_id=tenant_id,
+        date_from=date_from,
+        date_to=date_to,
+        opening=opening,
+        allocated=alloc["allocated"],
+        clawed_back=alloc["clawed_back"],
+        redeemed=spent["redeemed"],
+        refunded=spent["refunded"],
+        closing=closing,
+    )
