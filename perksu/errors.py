@@ -64,3 +64,14 @@ class IdempotencyReuseError(DomainError):
 
     status_code = 422
     default_code = "idempotency_key_reused"
+
+
+def get_or_not_found(queryset, message: str, **lookup):
+    """`queryset.get(**lookup)`, with an unknown id, a malformed id or another tenant's id
+    all answering the same `NotFoundError` (SPEC §2: indistinguishable)."""
+    from django.core.exceptions import ObjectDoesNotExist, ValidationError
+
+    try:
+        return queryset.get(**lookup)
+    except (ObjectDoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise NotFoundError(message) from exc

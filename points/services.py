@@ -13,7 +13,7 @@ from uuid import UUID
 
 from django.db import transaction
 
-from perksu.errors import DomainError, NotFoundError, PermissionDeniedError, insufficient
+from perksu.errors import DomainError, PermissionDeniedError, get_or_not_found, insufficient
 from tenants.models import Role, Tenant, User
 
 from . import balances
@@ -61,10 +61,7 @@ def _note(value: str | None, *, field: str, required: bool = False) -> str:
 
 
 def _tenant(tenant_id: UUID | str) -> Tenant:
-    try:
-        return Tenant.objects.get(pk=tenant_id)
-    except (Tenant.DoesNotExist, ValueError, TypeError) as exc:
-        raise NotFoundError("Tenant not found.") from exc
+    return get_or_not_found(Tenant.objects, "Tenant not found.", pk=tenant_id)
 
 
 def tenant_allocate(
@@ -140,11 +137,7 @@ def tenant_clawback(*, actor: User, tenant_id: UUID | str, reason: str, amount: 
 
 
 def _lead_of_tenant(actor: User, lead_id: UUID | str) -> User:
-    try:
-        lead = User.objects.get(pk=lead_id, tenant_id=actor.tenant_id)
-    except (User.DoesNotExist, ValueError, TypeError) as exc:
-        raise NotFoundError("Lead not found.") from exc
-    return lead
+    return get_or_not_found(User.objects, "Lead not found.", pk=lead_id, tenant_id=actor.tenant_id)
 
 
 def lead_delegate(*, actor: User, lead_id: UUID | str, amount: int, note: str = "") -> DelegationResult:

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from perksu.errors import DomainError, NotFoundError, PermissionDeniedError, insufficient
+from perksu.errors import DomainError, NotFoundError, PermissionDeniedError, get_or_not_found, insufficient
 from points.amounts import require_amount
 from points.services import require_manager
 from tenants.models import User
@@ -86,10 +86,9 @@ def redemption_create(*, user: User, reward_id: UUID | str) -> RedemptionResult:
         raise PermissionDeniedError("Only active tenant members redeem rewards.")
     with transaction.atomic():
         wallet = Wallet.objects.select_for_update().get(user=user)
-        try:
-            reward = Reward.objects.select_for_update().get(pk=reward_id, tenant_id=user.tenant_id)
-        except (Reward.DoesNotExist, ValueError, TypeError) as exc:
-            raise NotFoundError("Reward not found.") from exc
+        reward = get_or_not_found(
+            Reward.objects.select_for_update(), "Reward not found.", pk=reward_id, tenant_id=user.tenant_id
+        )
         if not reward.is_active:
             raise DomainError(f"{reward.name} is no longer available.", code="reward_inactive")
         if reward.stock is not None and reward.stock < 1:
@@ -128,10 +127,12 @@ def redemption_refund(*, actor: User, redemption_id: UUID | str) -> RedemptionRe
     conditional UPDATE, so a redemption is refunded at most once.
     """
     require_manager(actor)
-    try:
-        redemption = Redemption.objects.select_related("reward").get(pk=redemption_id, tenant_id=actor.tenant_id)
-    except (Redemption.DoesNotExist, ValueError, TypeError) as exc:
-        raise NotFoundError("Redemption not found.") from exc
+    redemption = get_or_not_found(
+        Redemption.objects.select_related("reward"),
+        "Redemption not found.",
+        pk=redemption_id,
+        tenant_id=actor.tenant_id,
+    )
     with transaction.atomic():
         wallet = Wallet.objects.select_for_update().get(user_id=redemption.user_id)
         Reward.objects.select_for_update().filter(pk=redemption.reward_id).values_list("pk").first()
