@@ -1,0 +1,57 @@
+"""Input fields shared by the API's serializers.
+
+`AmountField` is the one way an amount of points enters the API (SPEC §3):
+a whole number `1 ≤ amount ≤ 1,000,000,000`. JSON integers and numeric
+strings (`10`, `"10"`) are accepted; everything else is refused with DRF's
+field map (`{"amount": ["..."]}`): fractions (`1.5`, `"1.5"`, and also `1.0`
+— points have no fractional part, so a float on the wire is a client bug),
+booleans (Python would read `true` as 1), null, lists, objects, and numbers
+out of range.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rest_framework import serializers
+
+MAX_AMOUNT = 1_000_000_000
+_NUMERIC_STRING = re.compile(r"[+-]?[0-9]{1,30}")
+
+
+class AmountField(serializers.IntegerField):
+    """A strict whole number of points, `1..1,000,000,000` unless told otherwise.
+
+    `AmountField(min_value=0)` for a recognition's `points` (0 = kudos);
+    `AmountField(required=False)` (or `OptionalAmountField()`) where the amount
+    may be omitted (recall, clawback: "all of it"). Null is never an amount.
+    """
+
+    default_error_messages = {
+        "invalid": "A whole number of points is required.",
+        "max_string_length": "A whole number of points is required.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_AMOUNT)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> int:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, int):
+            return data
+        if isinstance(data, str):
+            text = data.strip()
+            if _NUMERIC_STRING.fullmatch(text):
+                return int(text)
+        self.fail("invalid")
+
+
+class OptionalAmountField(AmountField):
+    """An amount that may be omitted (the service then takes its default, e.g. the whole balance)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
