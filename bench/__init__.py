@@ -1,0 +1,1 @@
+"""The points benchmark (`python bench/points.py`): Perksu against baselines on the same PostgreSQL."""

@@ -1,0 +1,213 @@
+"""Load generators: award-service worker processes, and HTTP clients against gunicorn.
+
+Both send 1-point awards from one manager, paid by one tenant pool (the hot
+row), each worker or client cycling through its own slice of recipients so
+that no wallet is contended: the pool row is the only shared lock.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing as mp
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import UUID
+
+ROOT = Path(__file__).resolve().parent.parent
+MESSAGE = "Bench award: thank you for the on-call weekend."
+
+
+@dataclass
+class LoadResult:
+    calls: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float] = field(repr=False)
+    first_error: str = ""
+
+    @property
+    def per_second(self) -> float:
+        return self.calls / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        if len(self.latencies_ms) < 2:
+            return self.latencies_ms[0]
+        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[int(p) - 1]
+
+
+def _merge(parts: list[tuple[float, float, list[float], int, str]]) -> LoadResult:
+    started = min(p[0] for p in parts)
+    ended = max(p[1] for p in parts)
+    latencies = [x for p in parts for x in p[2]]
+    errors = sum(p[3] for p in parts)
+    first_error = next((p[4] for p in parts if p[4]), "")
+    return LoadResult(len(latencies), errors, ended - started, latencies, first_error)
+
+
+def slices(ids: list[UUID], n: int) -> list[list[UUID]]:
+    return [ids[i::n] for i in range(n)]
+
+
+# --- the service, called from N processes -------------------------------------------------
+
+
+def _service_worker(manager_id: str, recipient_ids: list[str], duration: float, barrier, results) -> None:
+    """One process: its own Django and connection, awarding in a loop for `duration` seconds."""
+    import django
+
+    django.setup()
+    from recognition.services import recognition_create
+    from tenants.models import User
+
+    manager = User.objects.get(pk=manager_id)
+    recognition_create(giver=manager, recipient_ids=[recipient_ids[0]], points=1, message=MESSAGE)  # warm-up
+    latencies: list[float] = []
+    errors, first_error, i = 0, "", 1
+    barrier.wait()
+    started = time.time()
+    deadline = time.perf_counter() + duration
+    while (t0 := time.perf_counter()) < deadline:
+        try:
+            recognition_create(
+                giver=manager, recipient_ids=[recipient_ids[i % len(recipient_ids)]], points=1, message=MESSAGE
+            )
+        except Exception as exc:  # counted and reported below, never hidden
+            errors += 1
+            first_error = first_error or repr(exc)
+        else:
+            latencies.append((time.perf_counter() - t0) * 1000)
+        i += 1
+    results.put((started, time.time(), latencies, errors, first_error))
+
+
+def run_service(*, manager_id: UUID, recipient_ids: list[UUID], workers: int, duration: float) -> LoadResult:
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(workers)
+    results = ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=_service_worker,
+            args=(str(manager_id), [str(r) for r in part], duration, barrier, results),
+        )
+        for part in slices(recipient_ids, workers)
+    ]
+    for p in procs:
+        p.start()
+    parts = [results.get(timeout=duration + 120) for _ in procs]
+    for p in procs:
+        p.join()
+    return _merge(parts)
+
+
+# --- HTTP: gunicorn, and N client threads with keep-alive connections -----------------------
+
+
+class Gunicorn:
+    """gunicorn serving perksu.wsgi with perksu/gunicorn.conf.py, started and stopped by the bench."""
+
+    def __init__(self, *, workers: int, port: int, worker_class: str = "sync", threads: int = 1) -> None:
+        self.port = port
+        env = dict(os.environ, GUNICORN_WORKERS=str(workers), GUNICORN_BIND=f"127.0.0.1:{port}")
+        env.update(GUNICORN_WORKER_CLASS=worker_class, GUNICORN_THREADS=str(threads))
+        cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "perksu" / "gunicorn.conf.py"), "perksu.wsgi"]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env)  # noqa: S603 - our own interpreter and config
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer /healthz")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> Gunicorn:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def api_token(port: int, email: str, password: str) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    body = json.dumps({"email": email, "password": password})
+    conn.request("POST", "/api/v1/auth/token/", body, {"Content-Type": "application/json"})
+    response = conn.getresponse()
+    payload = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"token request answered {response.status}: {payload[:300]!r}")
+    return json.loads(payload)["token"]
+
+
+AWARD_PATH = "/api/v1/points/award-to-user"
+
+
+def _http_client(port: int, token: str, recipient_ids: list[str], duration: float, barrier, out: list) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    latencies: list[float] = []
+    errors, first_error, i = 0, "", 0
+    barrier.wait()
+    started = time.time()
+    deadline = time.perf_counter() + duration
+    while (t0 := time.perf_counter()) < deadline:
+        body = json.dumps(
+            {"to_user_id": recipient_ids[i % len(recipient_ids)], "amount": 1, "recognition_message": MESSAGE}
+        )
+        i += 1
+        try:
+            conn.request("POST", AWARD_PATH, body, headers)
+            response = conn.getresponse()
+            payload = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            errors += 1
+            first_error = first_error or repr(exc)
+            conn.close()
+            continue
+        if response.status == 200:
+            latencies.append((time.perf_counter() - t0) * 1000)
+        else:
+            errors += 1
+            first_error = first_error or f"{response.status} {payload[:300]!r}"
+    conn.close()
+    out.append((started, time.time(), latencies, errors, first_error))
+
+
+def run_http(*, port: int, token: str, recipient_ids: list[UUID], clients: int, duration: float) -> LoadResult:
+    """`clients` threads, each with one keep-alive connection (re-opened if the server closes it)."""
+    barrier = threading.Barrier(clients)
+    out: list = []
+    threads = [
+        threading.Thread(target=_http_client, args=(port, token, [str(r) for r in part], duration, barrier, out))
+        for part in slices(recipient_ids, clients)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return _merge(out)

@@ -1,0 +1,421 @@
+"""How close the points engine runs to the database's limit.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/perksu .venv/bin/python bench/points.py [--quick] [--json]
+        [--clients N]
+
+Only the server of DATABASE_URL is used: the bench creates (drops and
+recreates) its own databases, `perksu_bench` and `pgbench_bench`, so runs are
+repeatable and nothing else is touched. Phases, each followed by the
+overdraft count and `reconcile()`:
+
+1. pgbench TPC-B-like, scale 1 (one hot branch row), N clients: the physical limit;
+2. the award service from N processes against one tenant pool;
+3. the award endpoint under gunicorn (2, 3 and 4 workers tried, the best kept), N client threads;
+4. a distribution to 10,000 members, and the same effect as hand SQL on an identical tenant;
+5. reconcile over ≥ 200,000 (--quick) / 1,000,000 ledger rows, and the minimal hand SQL.
+
+docs/PERFORMANCE.md explains the method and records the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import socket
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.server import Server, pgbench_tps  # noqa: E402
+
+BENCH_DB = "perksu_bench"
+PGBENCH_DB = "pgbench_bench"
+JSON_KEYS = (
+    "pgbench_tps",
+    "service_awards_per_s",
+    "service_p50_ms",
+    "service_p99_ms",
+    "http_awards_per_s",
+    "http_p50_ms",
+    "http_p99_ms",
+    "distribute_10k_s",
+    "distribute_sql_baseline_s",
+    "reconcile_s",
+    "reconcile_sql_baseline_s",
+    "overdrafts",
+    "reconcile_clean",
+)
+
+
+@dataclass
+class Config:
+    quick: bool
+    clients: int
+    duration: int
+    trial_duration: int
+    ledger_rows: int
+    members: int = 10_000
+    recipients: int = 4_000
+
+
+@dataclass
+class Run:
+    config: Config
+    figures: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    checks: list[tuple[str, int, bool]] = field(default_factory=list)
+    timings: list[tuple[str, float]] = field(default_factory=list)
+
+    def say(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+
+def django_environment(server: Server) -> None:
+    """Production settings, pointed at the bench database, set before Django starts
+    (and inherited by the worker processes and gunicorn)."""
+    os.environ.update(
+        DATABASE_URL=server.url(BENCH_DB),
+        DJANGO_SETTINGS_MODULE="perksu.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        DEBUG="False",
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="False",
+        # If the API throttles money POSTs, the bench measures the engine, not the throttle.
+        MONEY_POST_RATE="1000000/second",
+        LOG_LEVEL="WARNING",
+    )
+
+
+def check(run: Run, phase: str) -> None:
+    """Overdrafts (negative balances of any kind) and reconcile() after a phase."""
+    from django.db import connection
+
+    from points.reconcile import reconcile
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT COUNT(*) FROM tenants WHERE points_allocation_balance < 0)"
+            " + (SELECT COUNT(*) FROM lead_budgets WHERE balance < 0)"
+            " + (SELECT COUNT(*) FROM wallets WHERE balance < 0)"
+        )
+        overdrafts = cursor.fetchone()[0]
+    reports = reconcile()
+    clean = all(r.ok for r in reports)
+    for r in reports:
+        if not r.ok:
+            run.say(f"  reconcile after {phase}: {r.line()}")
+    run.checks.append((phase, overdrafts, clean))
+    run.say(f"  after {phase}: overdrafts {overdrafts}, reconcile {'clean' if clean else 'DRIFT'}")
+
+
+def timed(run: Run, label: str):
+    class _Timer:
+        def __enter__(self):
+            self.t0 = time.perf_counter()
+            return self
+
+        def __exit__(self, *exc):
+            self.seconds = time.perf_counter() - self.t0
+            run.timings.append((label, self.seconds))
+
+    return _Timer()
+
+
+def phase_pgbench(run: Run, server: Server) -> None:
+    c = run.config
+    run.say(f"pgbench: TPC-B-like, scale 1, {c.clients} clients, {c.duration} s, prepared …")
+    with timed(run, "pgbench"):
+        run.figures["pgbench_tps"] = pgbench_tps(server, dbname=PGBENCH_DB, clients=c.clients, duration=c.duration)
+    server.drop(PGBENCH_DB)
+
+
+def phase_migrate(run: Run, server: Server) -> None:
+    import django
+
+    server.recreate(BENCH_DB)
+    django.setup()
+    from django.core.management import call_command
+
+    with timed(run, "migrate"):
+        call_command("migrate", verbosity=0)
+
+
+def statements_per_award(manager_id, recipient_id) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.load import MESSAGE
+    from recognition.services import recognition_create
+    from tenants.models import User
+
+    manager = User.objects.get(pk=manager_id)
+    with CaptureQueriesContext(connection) as ctx:
+        recognition_create(giver=manager, recipient_ids=[recipient_id], points=1, message=MESSAGE)
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+def phase_service(run: Run) -> None:
+    from bench.fixtures import bench_tenant
+    from bench.load import run_service
+
+    c = run.config
+    t = bench_tenant("svc", members=c.recipients, pool=1_000_000_000)
+    statements = statements_per_award(t.manager_id, t.member_ids[0])
+    run.figures["statements_per_award"] = len(statements)
+    run.say(f"service: {c.clients} processes × recognition_create for {c.duration} s ({len(statements)} statements)")
+    with timed(run, "service"):
+        result = run_service(
+            manager_id=t.manager_id, recipient_ids=t.member_ids, workers=c.clients, duration=c.duration
+        )
+    record_load(run, "service", result)
+    check(run, "service")
+
+
+def record_load(run: Run, prefix: str, result) -> None:
+    run.figures[f"{prefix}_awards_per_s"] = round(result.per_second, 1)
+    run.figures[f"{prefix}_p50_ms"] = round(result.percentile(50), 2)
+    run.figures[f"{prefix}_p99_ms"] = round(result.percentile(99), 2)
+    run.figures[f"{prefix}_errors"] = result.errors
+    if result.errors:
+        run.notes.append(f"{prefix}: {result.errors} failed calls, first: {result.first_error}")
+    run.say(
+        f"  {result.calls} awards in {result.seconds:.1f} s = {result.per_second:.0f}/s, "
+        f"p50 {result.percentile(50):.1f} ms, p99 {result.percentile(99):.1f} ms, errors {result.errors}"
+    )
+
+
+def award_endpoint_exists() -> bool:
+    from django.urls import Resolver404, resolve
+
+    from bench.load import AWARD_PATH
+
+    try:
+        match = resolve(AWARD_PATH)
+    except Resolver404:
+        return False
+    return match.url_name != "api-not-found" and "not_found" not in getattr(match.func, "__name__", "")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def phase_http(run: Run) -> None:
+    from bench.fixtures import PASSWORD, bench_tenant
+    from bench.load import Gunicorn, api_token, run_http
+
+    c = run.config
+    if not award_endpoint_exists():
+        run.notes.append("http: POST /api/v1/points/award-to-user is not routed in this checkout; phase skipped")
+        run.say("http: the award endpoint is not there yet; skipped")
+        return
+    t = bench_tenant("http", members=c.recipients, pool=1_000_000_000, manager_password=PASSWORD)
+    port = free_port()
+    trials = {}
+    for workers in (2, 3, 4):
+        with Gunicorn(workers=workers, port=port) as _:
+            token = api_token(port, t.manager_email, PASSWORD)
+            run_http(port=port, token=token, recipient_ids=t.member_ids, clients=c.clients, duration=1)  # warm-up
+            result = run_http(
+                port=port, token=token, recipient_ids=t.member_ids, clients=c.clients, duration=c.trial_duration
+            )
+        trials[workers] = result
+        run.say(
+            f"http trial: {workers} sync workers: {result.per_second:.0f}/s, p99 {result.percentile(99):.1f} ms, "
+            f"errors {result.errors}"
+        )
+    best = max(trials, key=lambda w: (trials[w].errors == 0, trials[w].per_second))
+    run.figures["http_workers"] = best
+    run.figures["http_trials"] = {w: round(r.per_second, 1) for w, r in trials.items()}
+    run.say(f"http: {best} gunicorn workers, {c.clients} clients, {c.duration} s …")
+    with Gunicorn(workers=best, port=port) as _, timed(run, "http"):
+        token = api_token(port, t.manager_email, PASSWORD)
+        run_http(port=port, token=token, recipient_ids=t.member_ids, clients=c.clients, duration=1)
+        result = run_http(port=port, token=token, recipient_ids=t.member_ids, clients=c.clients, duration=c.duration)
+    record_load(run, "http", result)
+    check(run, "http")
+
+
+def phase_distribute(run: Run) -> tuple:
+    from django.utils import timezone
+
+    from bench.baselines import distribute_sql
+    from bench.fixtures import bench_tenant
+    from recognition.services import recognition_distribute
+    from tenants.models import User
+
+    c = run.config
+    pool = 1_000_000_000 * 3
+    with timed(run, "distribute fixtures"):
+        svc = bench_tenant("dist-a", members=c.members, pool=pool)
+        sql = bench_tenant("dist-b", members=c.members, pool=pool)
+    _analyze()
+    run.say(f"distribute: {c.members:,} members through the service, then as hand SQL on an identical tenant …")
+    manager = User.objects.get(pk=svc.manager_id)
+    t0 = time.perf_counter()
+    result = recognition_distribute(giver=manager, amount_per_user=10, message="Bench distribution")
+    run.figures["distribute_10k_s"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    recipients = distribute_sql(
+        tenant_id=sql.tenant_id,
+        giver_id=sql.manager_id,
+        amount=10,
+        message="Bench distribution",
+        group_id=uuid.uuid4(),
+        now=timezone.now(),
+    )
+    run.figures["distribute_sql_baseline_s"] = round(time.perf_counter() - t0, 3)
+    if not result.recipients == recipients == c.members:
+        run.notes.append(f"distribute: service paid {result.recipients}, SQL {recipients}, expected {c.members}")
+    run.say(
+        f"  service {run.figures['distribute_10k_s']:.3f} s, SQL {run.figures['distribute_sql_baseline_s']:.3f} s "
+        f"({result.recipients:,} and {recipients:,} recipients)"
+    )
+    check(run, "distribute")
+    return svc, sql
+
+
+def _analyze() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def ledger_rows() -> int:
+    from wallets.models import WalletLedger
+
+    return WalletLedger.objects.count()
+
+
+def phase_reconcile(run: Run, tenants: tuple) -> None:
+    from django.db import connection
+
+    from bench.baselines import reconcile_sql
+    from points.reconcile import reconcile
+    from recognition.services import recognition_distribute
+    from tenants.models import User
+
+    c = run.config
+    managers = [User.objects.get(pk=t.manager_id) for t in tenants]
+    rows = ledger_rows()
+    run.say(f"reconcile: growing the ledger from {rows:,} to {c.ledger_rows:,} rows with distributions …")
+    with timed(run, "ledger growth"):
+        i = 0
+        while rows < c.ledger_rows:
+            result = recognition_distribute(giver=managers[i % 2], amount_per_user=1, message="Bench ledger growth")
+            rows += result.recipients
+            i += 1
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    run.figures["ledger_rows"] = ledger_rows()
+    best_product, best_sql = float("inf"), float("inf")
+    for _ in range(2):
+        t0 = time.perf_counter()
+        reports = reconcile()
+        best_product = min(best_product, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        baseline = reconcile_sql()
+        best_sql = min(best_sql, time.perf_counter() - t0)
+    run.figures["reconcile_s"] = round(best_product, 3)
+    run.figures["reconcile_sql_baseline_s"] = round(best_sql, 3)
+    agree = all(
+        r.ok == (baseline[r.tenant_id]["drifts"] == 0)
+        and r.figures["wallets"] == baseline[r.tenant_id]["wallets"]
+        and r.figures["pool"] == baseline[r.tenant_id]["pool"]
+        for r in reports
+    )
+    if not agree:
+        run.notes.append("reconcile: the product and the SQL baseline disagree on a tenant's figures")
+    run.say(
+        f"  {run.figures['ledger_rows']:,} ledger rows: reconcile() {best_product:.3f} s, "
+        f"SQL {best_sql:.3f} s (best of 2; the two agree: {agree})"
+    )
+    check(run, "reconcile")
+
+
+def ratio(a, b) -> str:
+    return f"{a / b:.2f}" if a is not None and b else "—"
+
+
+def table(run: Run) -> str:
+    f = run.figures
+    pg = f.get("pgbench_tps")
+    rows = [
+        ("pgbench TPC-B tps (baseline)", f.get("pgbench_tps"), "", ""),
+        ("service awards/s", f.get("service_awards_per_s"), ratio(f.get("service_awards_per_s"), pg), "≥ 0.35"),
+        ("service p50 / p99 ms", f"{f.get('service_p50_ms')} / {f.get('service_p99_ms')}", "", ""),
+        ("http awards/s", f.get("http_awards_per_s"), ratio(f.get("http_awards_per_s"), pg), "≥ 0.15"),
+        ("http p50 / p99 ms", f"{f.get('http_p50_ms')} / {f.get('http_p99_ms')}", "", "p99 ≤ 50"),
+        ("distribute 10k s / SQL", f"{f.get('distribute_10k_s')} / {f.get('distribute_sql_baseline_s')}",
+         ratio(f.get("distribute_10k_s"), f.get("distribute_sql_baseline_s")), "≤ 2"),
+        (f"reconcile s / SQL ({f.get('ledger_rows', 0):,} rows)",
+         f"{f.get('reconcile_s')} / {f.get('reconcile_sql_baseline_s')}",
+         ratio(f.get("reconcile_s"), f.get("reconcile_sql_baseline_s")), "≤ 2"),
+        ("overdrafts (max after any phase)", f.get("overdrafts"), "", "0"),
+        ("reconcile clean after every phase", f.get("reconcile_clean"), "", "True"),
+    ]  # fmt: skip
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{'figure':<{width}}  {'value':>22}  {'ratio':>6}  target", "-" * (width + 46)]
+    lines += [f"{name:<{width}}  {value!s:>22}  {r:>6}  {target}" for name, value, r, target in rows]
+    extra = {k: f[k] for k in ("statements_per_award", "http_workers", "http_trials") if k in f}
+    if extra:
+        lines.append("details: " + ", ".join(f"{k} {v}" for k, v in extra.items()))
+    lines.append("phase times: " + ", ".join(f"{label} {s:.1f} s" for label, s in run.timings))
+    lines += [f"note: {n}" for n in run.notes]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10 s phases and 200,000 ledger rows (< 3 minutes)")
+    parser.add_argument("--json", action="store_true", help="end with one line of JSON")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients / workers (default 8)")
+    args = parser.parse_args(argv)
+    server = Server.from_url(os.environ.get("DATABASE_URL", ""))
+    config = Config(
+        quick=args.quick,
+        clients=args.clients,
+        duration=10 if args.quick else 30,
+        trial_duration=4 if args.quick else 10,
+        ledger_rows=200_000 if args.quick else 1_000_000,
+    )
+    run = Run(config)
+    started = time.perf_counter()
+    django_environment(server)
+    db = server.settings()
+    run.say(
+        f"Perksu points bench on {platform.node()} ({os.cpu_count()} cores), PostgreSQL {db['server_version']} "
+        f"(shared_buffers {db['shared_buffers']}, synchronous_commit {db['synchronous_commit']}), "
+        f"{config.clients} clients, {'quick' if config.quick else 'full'} run"
+    )
+    phase_pgbench(run, server)
+    phase_migrate(run, server)
+    check(run, "migrate")
+    phase_service(run)
+    phase_http(run)
+    tenants = phase_distribute(run)
+    phase_reconcile(run, tenants)
+
+    run.figures["overdrafts"] = max(o for _, o, _ in run.checks)
+    run.figures["reconcile_clean"] = all(c for _, _, c in run.checks)
+    run.timings.append(("total", time.perf_counter() - started))
+    print(table(run))
+    if args.json:
+        print(json.dumps({k: run.figures.get(k) for k in JSON_KEYS}))
+    return 0 if run.figures["reconcile_clean"] and run.figures["overdrafts"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

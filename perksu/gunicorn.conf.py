@@ -1,0 +1,25 @@
+"""gunicorn settings: `gunicorn -c perksu/gunicorn.conf.py perksu.wsgi`.
+
+Workers default to cores + 1: the bench (docs/PERFORMANCE.md) measured 2, 3
+and 4 sync workers on a 2-core machine; a request spends part of its time
+waiting on PostgreSQL (the pool row lock, the commit), so one worker more than
+the cores keeps both busy, and more only adds context switches and connections.
+Every value can be overridden from the environment.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:" + os.environ.get("PORT", "8000"))
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# Django opens one PostgreSQL connection per worker (per thread) and keeps it
+# (CONN_MAX_AGE); the app needs nothing loaded before the fork.
+preload_app = False
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 10
+keepalive = 5
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
