@@ -2,7 +2,7 @@
 module mounts them, the token endpoint, the schema and the docs, and answers
 every other /api/ path with a JSON 404."""
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from .auth import ObtainTokenView
@@ -11,6 +11,7 @@ from .exceptions import api_not_found
 urlpatterns = [
     path("v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     # Endpoints of the apps are added here (points, recognition, wallets, tenants).
+    path("v1/", include("points.api")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^.*$", api_not_found),
