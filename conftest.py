@@ -5,6 +5,7 @@ never by writing balance fields.
 """
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from points.services import lead_delegate, tenant_allocate
@@ -17,6 +18,12 @@ from tenants.tests.factories import (
     TenantFactory,
     UserFactory,
 )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters (wrong passwords, money POSTs) live in the cache: each test starts with none."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from perksu.throttling import check_login_allowed
+
 from .schema import ERROR_RESPONSES
 
 
@@ -38,6 +40,7 @@ class ObtainTokenView(APIView):
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        check_login_allowed(request, data.validated_data["email"])  # 429 while locked out (perksu/throttling.py)
         user = authenticate(
             request, username=data.validated_data["email"].lower(), password=data.validated_data["password"]
         )

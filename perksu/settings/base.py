@@ -38,6 +38,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise so static files get the headers too (perksu/security.py).
+    "perksu.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -82,6 +84,19 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tenants.User"
+# ModelBackend plus the wrong-password lockout (perksu/throttling.py).
+AUTHENTICATION_BACKENDS = ["perksu.throttling.ThrottledModelBackend"]
+
+# Throttle counters live here. LocMemCache is per process: behind several
+# workers or hosts, point CACHE_URL at a shared cache (redis://…) so the limits
+# hold across them.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://perksu")}
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=300)
+MONEY_POST_RATE = env.str("MONEY_POST_RATE", default="1200/min")
+# Behind a reverse proxy: the META key of the header carrying the client address
+# (e.g. HTTP_X_FORWARDED_FOR); empty = REMOTE_ADDR.
+CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
