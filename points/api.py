@@ -22,7 +22,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from perksu.api.fields import AmountField, OptionalAmountField
+from perksu.api.fields import AmountField, IdField, OptionalAmountField
 from perksu.api.permissions import (
     IsManager,
     IsManagerOrLead,
@@ -74,7 +74,7 @@ class FundingSourceField(serializers.ChoiceField):
 
 
 class AllocateInput(serializers.Serializer):
-    tenant_id = serializers.UUIDField()
+    tenant_id = IdField()
     amount = AmountField()
     reference_note = serializers.CharField(max_length=NOTE_LENGTH, required=False, allow_blank=True, default="")
     currency = serializers.RegexField(
@@ -83,19 +83,19 @@ class AllocateInput(serializers.Serializer):
 
 
 class DelegateInput(serializers.Serializer):
-    lead_id = serializers.UUIDField()
+    lead_id = IdField()
     amount = AmountField()
     delegation_note = serializers.CharField(max_length=NOTE_LENGTH, required=False, allow_blank=True, default="")
 
 
 class RecallInput(serializers.Serializer):
-    lead_id = serializers.UUIDField()
+    lead_id = IdField()
     amount = OptionalAmountField(help_text="Omitted: the lead's whole budget.")
     note = serializers.CharField(max_length=NOTE_LENGTH, required=False, allow_blank=True, default="")
 
 
 class AwardInput(serializers.Serializer):
-    to_user_id = serializers.UUIDField()
+    to_user_id = IdField()
     amount = AmountField()
     recognition_message = serializers.CharField(max_length=MAX_MESSAGE_LENGTH)
     funding_source = FundingSourceField(

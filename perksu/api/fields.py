@@ -55,3 +55,17 @@ class OptionalAmountField(AmountField):
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
+
+
+class IdField(serializers.UUIDField):
+    """A UUID id, as a JSON string only.
+
+    DRF's UUIDField also turns a JSON number into a UUID (`12` →
+    `00000000-…-00000000000c`), which would answer a typo with a confusing 404;
+    here anything but a string is a 400 in the field map.
+    """
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
