@@ -17,7 +17,10 @@ attacker cannot lock the real user out from elsewhere.
 
 Money POSTs. `MoneyRateThrottle` is a per-user DRF throttle (scope "money",
 rate `MONEY_POST_RATE`, default 1200/min) for the endpoints that move points;
-safe methods are never counted.
+safe methods are never counted. Put it in a view's `throttle_classes`, or — as
+the API does — mark the view or `@action` with `throttle_scope="money"`:
+`MoneyScopeThrottle` (in `DEFAULT_THROTTLE_CLASSES`) then counts it, on the
+same counter per user.
 
 The counters live in the `default` cache: per process with LocMemCache, across
 processes and hosts only with a shared cache (`CACHE_URL=redis://…`).
@@ -182,5 +185,16 @@ class MoneyRateThrottle(UserRateThrottle):
 
     def allow_request(self, request, view) -> bool:
         if request.method in ("GET", "HEAD", "OPTIONS"):
+            return True
+        return super().allow_request(request, view)
+
+
+class MoneyScopeThrottle(MoneyRateThrottle):
+    """The same limit and counter, installed in `DEFAULT_THROTTLE_CLASSES`: it counts only
+    the views (or `@action`s) that declare `throttle_scope = "money"`, so a money endpoint
+    is limited by saying what it is, and every other endpoint is left alone."""
+
+    def allow_request(self, request, view) -> bool:
+        if getattr(view, "throttle_scope", None) != self.scope:
             return True
         return super().allow_request(request, view)

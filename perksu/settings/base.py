@@ -140,6 +140,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Counts only views marked `throttle_scope = "money"`, at MONEY_POST_RATE per user.
+    "DEFAULT_THROTTLE_CLASSES": ["perksu.throttling.MoneyScopeThrottle"],
 }
 
 SPECTACULAR_SETTINGS = {

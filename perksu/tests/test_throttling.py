@@ -225,3 +225,47 @@ def test_the_counters_share_one_module_prefix():
     count_key, until_key = throttling._keys("A@B.test", "10.0.0.1")
     assert count_key.startswith("perksu:login-failures:")
     assert (count_key, until_key) == throttling._keys("a@b.test", "10.0.0.1")
+
+
+# --- The API's money endpoints (marked throttle_scope="money") ----------------------------------------------------
+
+AWARD = "/api/v1/points/award-to-user"
+DELEGATE = "/api/v1/points/delegate-to-lead"
+STATS = "/api/v1/points/tenant-allocation-stats"
+
+
+def wallet_balance(user) -> int:
+    from wallets.models import Wallet
+
+    return Wallet.objects.values_list("balance", flat=True).get(user=user)
+
+
+def test_award_endpoint_is_limited_per_user_and_a_refused_award_moves_nothing(
+    settings, funded_tenant, manager, lead, employee
+):
+    from tenants.models import Tenant
+    from wallets.models import WalletLedger
+
+    settings.MONEY_POST_RATE = "2/min"
+    api = APIClient()
+    api.force_authenticate(manager)
+    body = {"to_user_id": str(employee.pk), "amount": 100, "recognition_message": "Thanks"}
+    assert [api.post(AWARD, body).status_code for _ in range(2)] == [200, 200]
+    response = api.post(AWARD, body)
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled"
+    assert response.json()["retry_after"] >= 1
+    assert wallet_balance(employee) == 200
+    assert WalletLedger.objects.filter(wallet__user=employee).count() == 2
+    assert Tenant.objects.get(pk=funded_tenant.pk).points_allocation_balance == 49_800
+    # The money counter is shared by every money endpoint of the user…
+    assert api.post(DELEGATE, {"lead_id": str(lead.pk), "amount": 10}).status_code == 429
+    # …and reads are not money: the pool card still answers.
+    assert api.get(STATS).status_code == 200
+
+
+def test_endpoints_not_marked_money_are_not_counted(settings, employee, password):
+    settings.MONEY_POST_RATE = "1/min"
+    api = APIClient()
+    statuses = [api.post(TOKEN, {"email": employee.email, "password": password}).status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
