@@ -33,6 +33,7 @@ from django.utils import timezone
 from perksu.errors import DomainError, IdempotencyConflictError, IdempotencyReuseError
 from tenants.models import User
 
+from .audit import idempotency_key_set
 from .models import IdempotencyRecord
 
 STALE_AFTER = timedelta(minutes=5)
@@ -74,7 +75,7 @@ def run_idempotent(
     if replay is not None:
         return replay
     try:
-        with transaction.atomic():
+        with idempotency_key_set(key), transaction.atomic():
             status, body = operation()
             _complete(record, status, body)
     except DomainError as exc:

@@ -18,6 +18,7 @@ from tenants.models import Role, Tenant, User
 
 from . import balances
 from .amounts import require_amount
+from .audit import log_movement
 from .models import AllocationLog, DelegationLog, LeadBudget, PlatformBillingLog
 
 
@@ -95,6 +96,9 @@ def tenant_allocate(
             reference_note=note,
             admin=actor,
         )
+        log_movement(
+            "allocate", tenant_id=tenant.pk, actor_id=actor.pk, amount=amount, pool_after=balance_after, log_id=log.pk
+        )
     return AllocationResult(tenant.pk, amount, balance_after, tenant.currency, log, billing)
 
 
@@ -133,6 +137,9 @@ def tenant_clawback(*, actor: User, tenant_id: UUID | str, reason: str, amount: 
             reference_note=reason,
             admin=actor,
         )
+        log_movement(
+            "clawback", tenant_id=tenant.pk, actor_id=actor.pk, amount=amount, pool_after=balance_after, log_id=log.pk
+        )
     return AllocationResult(tenant.pk, amount, balance_after, tenant.currency, log, billing)
 
 
@@ -163,6 +170,16 @@ def lead_delegate(*, actor: User, lead_id: UUID | str, amount: int, note: str = 
             note=note,
             actor=actor,
         )
+        log_movement(
+            "delegate",
+            tenant_id=actor.tenant_id,
+            actor_id=actor.pk,
+            amount=amount,
+            lead_id=lead.pk,
+            lead_budget_after=lead_after,
+            pool_after=pool_after,
+            log_id=log.pk,
+        )
     return DelegationResult(actor.tenant_id, lead.pk, amount, lead_after, pool_after, log)
 
 
@@ -192,5 +209,15 @@ def lead_recall(*, actor: User, lead_id: UUID | str, amount: int | None = None, 
             lead_balance_after=lead_after,
             note=note,
             actor=actor,
+        )
+        log_movement(
+            "recall",
+            tenant_id=actor.tenant_id,
+            actor_id=actor.pk,
+            amount=amount,
+            lead_id=lead.pk,
+            lead_budget_after=lead_after,
+            pool_after=pool_after,
+            log_id=log.pk,
         )
     return DelegationResult(actor.tenant_id, lead.pk, amount, lead_after, pool_after, log)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from perksu.errors import DomainError, NotFoundError, PermissionDeniedError, insufficient
 from points import balances
 from points.amounts import require_amount
+from points.audit import log_movement
 from points.models import LeadBudget
 from points.services import require_manager
 from tenants.models import TENANT_ROLES, Role, Tenant, User
@@ -235,6 +236,19 @@ def recognition_create(
             lead_after = balances.lead_budget_debit(giver.pk, total)
         elif source == Source.POOL:
             pool_after = balances.pool_debit(tenant.pk, total)
+        if points > 0:
+            log_movement(
+                "award",
+                tenant_id=tenant.pk,
+                actor_id=giver.pk,
+                amount=total,
+                points_per_recipient=points,
+                funding_source=source,
+                group_id=group_id,
+                wallets_after={w.user_id: w.balance + points for w in wallets},
+                pool_after=pool_after if source == Source.POOL else None,
+                lead_budget_after=lead_after,
+            )
     return AwardResult(
         tenant_id=tenant.pk,
         group_id=group_id,
@@ -294,6 +308,17 @@ def recognition_distribute(
         )
         _insert_distribution_ledger(group_id=group_id, giver=giver, amount=amount, note=message[:500])
         pool_after = balances.pool_debit(tenant.pk, amount * count)
+        log_movement(
+            "distribute",
+            tenant_id=tenant.pk,
+            actor_id=giver.pk,
+            amount=amount * count,
+            points_per_recipient=amount,
+            recipients=count,
+            funding_source=Source.POOL,
+            group_id=group_id,
+            pool_after=pool_after,
+        )
     return DistributionResult(tenant.pk, group_id, count, amount, amount * count, pool_after)
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from perksu.errors import DomainError, NotFoundError, PermissionDeniedError, get_or_not_found, insufficient
 from points.amounts import require_amount
+from points.audit import log_movement
 from points.services import require_manager
 from tenants.models import User
 
@@ -117,6 +118,15 @@ def redemption_create(*, user: User, reward_id: UUID | str) -> RedemptionResult:
             redemption=redemption,
             note=reward.name[:500],
         )
+        log_movement(
+            "redeem",
+            tenant_id=user.tenant_id,
+            actor_id=user.pk,
+            amount=cost,
+            wallet_after=wallet.balance - cost,
+            redemption_id=redemption.pk,
+            reward_id=reward.pk,
+        )
     return RedemptionResult(redemption, entry, wallet.balance - cost)
 
 
@@ -158,6 +168,15 @@ def redemption_refund(*, actor: User, redemption_id: UUID | str) -> RedemptionRe
             actor=actor,
             redemption=redemption,
             note=f"Refund: {redemption.reward.name}"[:500],
+        )
+        log_movement(
+            "refund",
+            tenant_id=actor.tenant_id,
+            actor_id=actor.pk,
+            amount=cost,
+            wallet_after=wallet.balance + cost,
+            redemption_id=redemption.pk,
+            user_id=redemption.user_id,
         )
     redemption.status, redemption.refunded_at, redemption.refunded_by = Redemption.Status.REFUNDED, now, actor
     return RedemptionResult(redemption, entry, wallet.balance + cost)
