@@ -9,4 +9,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/", include("perksu.api.urls")),
+    # Pages for managers, leads and employees (SPEC §7).
+    path("", include("points.urls")),
+    path("", include("recognition.urls")),
+    path("", include("wallets.urls")),
+    path("", include("tenants.urls")),
 ]

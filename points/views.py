@@ -1,0 +1,236 @@
+"""/manage/: the manager and lead dashboard, its pool card feed, delegate and recall."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.db.models import Sum
+from django.db.models.functions import TruncDate
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from perksu.pages import form_token, manager_or_lead_required, manager_required, run_form
+from recognition.forms import RecognitionForm
+from recognition.models import Recognition
+from tenants.models import Role, User
+
+from .forms import DelegateForm, RecallForm
+from .models import AllocationLog, DelegationLog, LeadBudget
+from .selectors import pool_stats
+from .services import lead_delegate, lead_recall
+
+CHART_DAYS = 30
+CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 600, 160, 8
+
+
+@dataclass(frozen=True)
+class PoolChart:
+    """The pool's closing balance on each of the last days, drawn as an SVG polyline."""
+
+    days: list[tuple[dt.date, int]]
+    points: str
+    area: str
+    low: int
+    high: int
+
+    @property
+    def first(self) -> tuple[dt.date, int]:
+        return self.days[0]
+
+    @property
+    def last(self) -> tuple[dt.date, int]:
+        return self.days[-1]
+
+
+def _daily(queryset, sign: int, field: str = "amount") -> dict[dt.date, int]:
+    rows = queryset.annotate(day=TruncDate("created_at")).values("day").annotate(total=Sum(field))
+    return {row["day"]: sign * row["total"] for row in rows}
+
+
+def pool_history(tenant_id, current_balance: int, *, days: int = CHART_DAYS, today: dt.date | None = None) -> PoolChart:
+    """Closing pool balance per day, reconstructed backwards from today's balance.
+
+    Every pool movement of the window is summed per day (allocations and recalls
+    add; clawbacks, delegations and pool-funded awards subtract): the close of
+    day d is today's balance minus the net movements of the days after d. Four
+    grouped queries, whatever the number of movements.
+    """
+    today = today or timezone.localdate()
+    start = today - dt.timedelta(days=days - 1)
+    since = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+    net: dict[dt.date, int] = {}
+    sources = [
+        _daily(
+            AllocationLog.objects.filter(
+                tenant_id=tenant_id, kind=AllocationLog.Kind.ALLOCATION, created_at__gte=since
+            ),
+            +1,
+        ),
+        _daily(
+            AllocationLog.objects.filter(tenant_id=tenant_id, kind=AllocationLog.Kind.CLAWBACK, created_at__gte=since),
+            -1,
+        ),
+        _daily(
+            DelegationLog.objects.filter(tenant_id=tenant_id, kind=DelegationLog.Kind.RECALL, created_at__gte=since), +1
+        ),
+        _daily(
+            DelegationLog.objects.filter(
+                tenant_id=tenant_id, kind=DelegationLog.Kind.DELEGATION, created_at__gte=since
+            ),
+            -1,
+        ),
+        _daily(
+            Recognition.objects.filter(
+                tenant_id=tenant_id, funding_source=Recognition.FundingSource.POOL, created_at__gte=since
+            ),
+            -1,
+            field="points",
+        ),
+    ]
+    for source in sources:
+        for day, amount in source.items():
+            net[day] = net.get(day, 0) + amount
+    closes: list[tuple[dt.date, int]] = []
+    balance = current_balance
+    for offset in range(days):
+        day = today - dt.timedelta(days=offset)
+        closes.append((day, balance))
+        balance -= net.get(day, 0)
+    closes.reverse()
+    return _chart(closes)
+
+
+def _chart(closes: list[tuple[dt.date, int]]) -> PoolChart:
+    values = [v for _, v in closes]
+    low, high = min(values), max(values)
+    span = max(high - low, 1)
+    bottom = CHART_HEIGHT - CHART_PAD
+    step = (CHART_WIDTH - 2 * CHART_PAD) / max(len(values) - 1, 1)
+    coords = []
+    for i, value in enumerate(values):
+        x = CHART_PAD + i * step
+        y = bottom - (value - low) / span * (CHART_HEIGHT - 2 * CHART_PAD) if high > low else CHART_HEIGHT / 2
+        coords.append(f"{x:.1f},{y:.1f}")
+    line = " ".join(coords)
+    area = f"{CHART_PAD:.1f},{bottom:.1f} {line} {CHART_PAD + (len(values) - 1) * step:.1f},{bottom:.1f}"
+    return PoolChart(days=closes, points=line, area=area, low=low, high=high)
+
+
+def _pool_card(user: User) -> dict:
+    stats = pool_stats(user.tenant_id)
+    return {
+        "tenant_name": stats.tenant_name,
+        "balance": stats.points_allocation_balance,
+        "balance_display": f"{stats.points_allocation_balance:,}",
+        "currency_label": stats.currency_label,
+        "balance_status": stats.balance_status,
+        "status_label": {"ready": "Ready", "low": "Low balance", "empty": "No points"}[stats.balance_status],
+        "message": stats.message,
+        "tenant_status": stats.status,
+        "delegated_outstanding": stats.delegated_outstanding,
+        "wallets_outstanding": stats.wallets_outstanding,
+    }
+
+
+def pool_card_context(user: User) -> dict | None:
+    """The Company Distribution Pool card for a manager; leads and employees get none."""
+    return _pool_card(user) if user.is_manager else None
+
+
+@manager_or_lead_required
+def manage(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    tenant_id = user.tenant_id
+    context: dict = {
+        "pool": pool_card_context(user),
+        "award_form": RecognitionForm(initial={"form_token": form_token(), "points": 0}, giver=user),
+        "recent_recognitions": Recognition.objects.filter(tenant_id=tenant_id)
+        .select_related("giver", "receiver")
+        .order_by("-created_at", "-id")[:10],
+    }
+    if user.is_manager:
+        budgets = list(
+            LeadBudget.objects.filter(tenant_id=tenant_id, lead__role=Role.TENANT_LEAD)
+            .select_related("lead")
+            .order_by("lead__full_name")
+        )
+        context.update(
+            budgets=[
+                (budget, RecallForm(initial={"form_token": form_token()}, auto_id=f"id_recall_{i}_%s"))
+                for i, budget in enumerate(budgets)
+            ],
+            delegate_form=DelegateForm(initial={"form_token": form_token()}, manager=user),
+            allocations=AllocationLog.objects.filter(tenant_id=tenant_id).order_by("-created_at", "-id")[:10],
+            delegations=DelegationLog.objects.filter(tenant_id=tenant_id)
+            .select_related("lead", "actor")
+            .order_by("-created_at", "-id")[:10],
+            chart=pool_history(tenant_id, context["pool"]["balance"]),
+        )
+    else:
+        context.update(
+            my_budget=LeadBudget.objects.filter(lead=user).values_list("balance", flat=True).first() or 0,
+            delegations=DelegationLog.objects.filter(lead=user)
+            .select_related("actor")
+            .order_by("-created_at", "-id")[:10],
+        )
+    return render(request, "points/manage.html", context)
+
+
+@manager_required
+def pool_json(request: HttpRequest) -> JsonResponse:
+    """What the pool card shows, for its 30-second refresh (session auth)."""
+    response = JsonResponse(_pool_card(request.user))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@manager_required
+def delegate(request: HttpRequest) -> HttpResponse:
+    form = DelegateForm(request.POST, manager=request.user)
+    if not form.is_valid():
+        messages.error(request, "Nothing was delegated: " + _errors(form))
+        return redirect("points:manage")
+    lead_id, amount, note = form.cleaned_data["lead"], form.cleaned_data["amount"], form.cleaned_data["note"]
+
+    def operation() -> dict:
+        result = lead_delegate(actor=request.user, lead_id=lead_id, amount=amount, note=note)
+        return {
+            "message": f"Delegated {result.amount:,} points to {result.log.lead.full_name}. "
+            f"Their budget: {result.lead_balance_after:,}; pool: {result.pool_balance_after:,}."
+        }
+
+    run_form(request, scope="delegate", operation=operation)
+    return redirect("points:manage")
+
+
+@require_POST
+@manager_required
+def recall(request: HttpRequest, lead_id) -> HttpResponse:
+    form = RecallForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing was recalled: " + _errors(form))
+        return redirect("points:manage")
+    amount, note = form.cleaned_data["amount"], form.cleaned_data["note"]
+
+    def operation() -> dict:
+        result = lead_recall(actor=request.user, lead_id=lead_id, amount=amount, note=note)
+        return {
+            "message": f"Recalled {result.amount:,} points from {result.log.lead.full_name}. "
+            f"Their budget: {result.lead_balance_after:,}; pool: {result.pool_balance_after:,}."
+        }
+
+    run_form(request, scope=f"recall:{lead_id}", operation=operation)
+    return redirect("points:manage")
+
+
+def _errors(form) -> str:
+    return " ".join(
+        f"{form.fields[name].label if name in form.fields else ''}: {error}".lstrip(": ")
+        for name, errors in form.errors.items()
+        for error in errors
+    )

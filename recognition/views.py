@@ -1,0 +1,71 @@
+"""/recognize/ (awards and kudos) and /feed/ (the tenant's recognitions)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from perksu.pages import form_token, member_required, paginate, run_form
+from tenants.models import User
+
+from .forms import RecognitionForm
+from .models import Recognition
+from .services import recognition_create
+
+# Where a recognition form may send the user back to (never a URL from the request).
+RETURN_TO = {"manage": "points:manage", "recognize": "recognition:recognize"}
+
+
+def _names(ids: list[str], giver: User) -> str:
+    names = dict(User.objects.filter(tenant_id=giver.tenant_id, pk__in=ids).values_list("pk", "full_name"))
+    shown = [names.get(pk) or "a colleague" for pk in (User._meta.pk.to_python(i) for i in ids)]
+    return ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
+
+
+def award_from_form(request: HttpRequest, form: RecognitionForm) -> dict | None:
+    """Run a valid recognition form through `recognition_create` once per form token."""
+    giver = request.user
+    ids = form.cleaned_data["recipients"]
+    points = form.points_value
+    message = form.cleaned_data["message"]
+
+    def operation() -> dict:
+        result = recognition_create(giver=giver, recipient_ids=ids, points=points, message=message)
+        who = _names(ids, giver)
+        if result.points == 0:
+            text = f"Kudos sent to {who}."
+        else:
+            source = "the company pool" if result.funding_source == Recognition.FundingSource.POOL else "your budget"
+            total = result.points * len(ids)
+            text = f"Awarded {result.points:,} points to {who} ({total:,} in total, from {source})."
+        return {"message": text, "group_id": str(result.group_id), "total": result.points * len(ids)}
+
+    return run_form(request, scope="award", operation=operation)
+
+
+@member_required
+def recognize(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = RecognitionForm(request.POST, giver=request.user)
+        if form.is_valid():
+            award_from_form(request, form)
+            target = RETURN_TO.get(request.POST.get("return_to", ""), "recognition:recognize")
+            return redirect(target)
+        messages.error(request, "The recognition was not sent: please correct the fields marked below.")
+        status = 400
+    else:
+        form = RecognitionForm(initial={"form_token": form_token()}, giver=request.user)
+        status = 200
+    return render(request, "recognition/recognize.html", {"form": form, "return_to": "recognize"}, status=status)
+
+
+@member_required
+def feed(request: HttpRequest) -> HttpResponse:
+    recognitions = (
+        Recognition.objects.filter(tenant_id=request.user.tenant_id)
+        .select_related("giver", "receiver")
+        .order_by("-created_at", "-id")
+    )
+    page = paginate(request, recognitions, per_page=20)
+    return render(request, "recognition/feed.html", {"page": page})

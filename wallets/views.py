@@ -1,0 +1,125 @@
+"""/wallet/ (balance and ledger) and /rewards/ (catalog, redeem, vouchers, refunds)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from perksu.errors import NotFoundError, get_or_not_found
+from perksu.pages import form_token, manager_required, member_required, paginate, query_without_page, run_form
+from points.views import pool_card_context
+
+from .forms import LedgerFilterForm, TokenForm
+from .models import Redemption, Reward, Wallet, WalletLedger
+from .services import redemption_create, redemption_refund
+
+
+@member_required
+def wallet(request: HttpRequest) -> HttpResponse:
+    wallet = Wallet.objects.get(user=request.user)
+    filters = LedgerFilterForm(request.GET or None)
+    entries = WalletLedger.objects.filter(wallet=wallet).select_related("actor").order_by("-entry_no")
+    if filters.is_valid():
+        if filters.cleaned_data["entry_type"]:
+            entries = entries.filter(entry_type=filters.cleaned_data["entry_type"])
+        if filters.cleaned_data["source"]:
+            entries = entries.filter(source=filters.cleaned_data["source"])
+    page = paginate(request, entries, per_page=20)
+    return render(
+        request,
+        "wallets/wallet.html",
+        {"wallet": wallet, "filters": filters, "page": page, "query": query_without_page(request)},
+    )
+
+
+@member_required
+def rewards(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context = {
+        "pool": pool_card_context(user),
+        "wallet": Wallet.objects.get(user=user),
+        "rewards": Reward.objects.filter(tenant_id=user.tenant_id, is_active=True).order_by("points_cost", "name"),
+        "my_redemptions": Redemption.objects.filter(user=user).select_related("reward").order_by("-created_at")[:20],
+    }
+    if user.is_manager:
+        issued = (
+            Redemption.objects.filter(tenant_id=user.tenant_id, status=Redemption.Status.ISSUED)
+            .select_related("reward", "user")
+            .order_by("-created_at", "-id")
+        )
+        context["issued"] = paginate(request, issued, per_page=20)
+        context["refund_token"] = form_token()
+    return render(request, "wallets/rewards.html", context)
+
+
+@member_required
+def redeem(request: HttpRequest, reward_id) -> HttpResponse:
+    """GET: the confirmation step. POST: spend the points once per form token."""
+    user = request.user
+    reward = get_or_404(Reward.objects.filter(tenant_id=user.tenant_id), reward_id)
+    if request.method == "POST":
+        form = TokenForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "This form has expired. Please confirm again.")
+            return redirect("wallets:redeem", reward_id=reward.pk)
+
+        def operation() -> dict:
+            result = redemption_create(user=user, reward_id=reward.pk)
+            return {
+                "message": f"You redeemed {reward.name} for {result.redemption.points_spent:,} points. "
+                f"Your voucher code is {result.redemption.voucher_code}.",
+                "redemption_id": str(result.redemption.pk),
+            }
+
+        body = run_form(request, scope=f"redeem:{reward.pk}", operation=operation)
+        if body is None:
+            return redirect("wallets:rewards")
+        return redirect("wallets:redemption", redemption_id=body["redemption_id"])
+    wallet = Wallet.objects.get(user=user)
+    return render(
+        request,
+        "wallets/redeem_confirm.html",
+        {
+            "reward": reward,
+            "wallet": wallet,
+            "balance_after": wallet.balance - reward.points_cost,
+            "form": TokenForm(initial={"form_token": form_token()}),
+        },
+    )
+
+
+@member_required
+def redemption(request: HttpRequest, redemption_id) -> HttpResponse:
+    """The voucher of one of the user's own redemptions."""
+    item = get_or_404(Redemption.objects.filter(user=request.user).select_related("reward"), redemption_id)
+    return render(request, "wallets/redemption.html", {"redemption": item})
+
+
+@require_POST
+@manager_required
+def refund(request: HttpRequest, redemption_id) -> HttpResponse:
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "This form has expired. Please try again.")
+        return redirect("wallets:rewards")
+
+    def operation() -> dict:
+        result = redemption_refund(actor=request.user, redemption_id=redemption_id)
+        item = result.redemption
+        return {
+            "message": f"Refunded {item.points_spent:,} points to {item.user.full_name} for {item.reward.name}. "
+            f"Their wallet: {result.wallet_balance_after:,}."
+        }
+
+    run_form(request, scope=f"refund:{redemption_id}", operation=operation)
+    return redirect("wallets:rewards")
+
+
+def get_or_404(queryset, pk):
+    """Unknown, malformed and other-tenant ids all answer the same 404."""
+    try:
+        return get_or_not_found(queryset, "Not found.", pk=pk)
+    except NotFoundError as exc:
+        raise Http404("Not found.") from exc
