@@ -1,12 +1,12 @@
 """Top-level routes: the console, the API, the pages and the health check."""
 
-from django.contrib import admin
 from django.urls import include, path
 
+from perksu.admin_site import console
 from perksu.health import healthz
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    path("admin/", console.urls),
     path("healthz", healthz, name="healthz"),
     path("api/", include("perksu.api.urls")),
     # Pages for managers, leads and employees (SPEC §7).

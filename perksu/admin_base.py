@@ -1,0 +1,170 @@
+"""Building blocks shared by the console's model admins.
+
+- `PlatformAdminMixin`: view, add and change for platform admins (by role, not
+  by Django permission rows); delete for nobody — tenants, users and rewards
+  are deactivated, never deleted, and the ledgers reference them.
+- `LedgerAdmin`: a log or ledger, read-only for everyone, superusers included
+  (SPEC §3: append-only), with CSV export of the filtered list.
+- `ServiceErrorsMixin`: a `DomainError` raised by a service while the admin
+  saves a form becomes an error message; the admin's own transaction rolls back,
+  so nothing is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from perksu.errors import DomainError
+
+CSV_CHUNK = 2000
+# A cell starting with one of these is read as a formula by spreadsheet programs.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_platform_admin(request) -> bool:
+    return bool(getattr(request.user, "is_platform_admin", False))
+
+
+class PlatformAdminMixin:
+    def has_module_permission(self, request) -> bool:
+        return _is_platform_admin(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return _is_platform_admin(request)
+
+    def has_add_permission(self, request) -> bool:
+        return _is_platform_admin(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return _is_platform_admin(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ServiceErrorsMixin:
+    """Turn a service refusal raised while saving into a message on the same page."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+def run_for_each(request, queryset: Iterable, operation: Callable[[Any], Any], *, done: str) -> None:
+    """Apply a service to each selected object; report how many succeeded and each refusal."""
+    succeeded = 0
+    for obj in queryset:
+        try:
+            operation(obj)
+        except DomainError as exc:
+            messages.error(request, f"{obj}: {exc.message}")
+        else:
+            succeeded += 1
+    if succeeded:
+        messages.success(request, f"{done}: {succeeded}.")
+
+
+def csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | Decimal):
+        return value
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).isoformat() if timezone.is_aware(value) else value.isoformat()
+    if isinstance(value, dt.date | uuid.UUID):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+def _resolve(obj: Any, accessor: str | Callable[[Any], Any]) -> Any:
+    if callable(accessor):
+        return accessor(obj)
+    for part in accessor.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+class _Echo:
+    """A file-like object whose `write` hands the line back, for streaming CSV."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+class LedgerAdmin(PlatformAdminMixin, admin.ModelAdmin):
+    """Read-only, filterable, exportable. Subclasses set `csv_columns`: (header, "dotted.path" or callable)."""
+
+    csv_columns: list[tuple[str, str | Callable[[Any], Any]]] = []
+    change_list_template = "admin/perksu/ledger_change_list.html"
+    date_hierarchy = "created_at"
+    # Ledgers grow to millions of rows: skip the unfiltered COUNT(*) on every page.
+    show_full_result_count = False
+    list_per_page = 50
+    actions = ["export_selected_csv"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        # Every column on the view-only page, balances (not editable, so not form fields) included.
+        return [field.name for field in self.opts.fields]
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        export = path("export/", self.admin_site.admin_view(self.export_view), name="{}_{}_export".format(*info))
+        return [export, *super().get_urls()]
+
+    def export_view(self, request):
+        """The changelist's filtered, searched and ordered rows as CSV (all pages, streamed)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            info = self.opts.app_label, self.opts.model_name
+            return HttpResponseRedirect(
+                reverse("admin:{}_{}_changelist".format(*info), current_app=self.admin_site.name)
+            )
+        return self.csv_response(changelist.queryset)
+
+    @admin.action(description="Export selected rows to CSV")
+    def export_selected_csv(self, request, queryset):
+        return self.csv_response(queryset)
+
+    def csv_response(self, queryset) -> StreamingHttpResponse:
+        name = slugify(str(self.opts.verbose_name_plural))
+        filename = f"{name}-{timezone.localdate():%Y%m%d}.csv"
+        response = StreamingHttpResponse(self._csv_lines(queryset), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def _csv_lines(self, queryset) -> Iterator[str]:
+        writer = csv.writer(_Echo())
+        yield writer.writerow([header for header, _ in self.csv_columns])
+        for obj in queryset.iterator(chunk_size=CSV_CHUNK):
+            yield writer.writerow([csv_cell(_resolve(obj, accessor)) for _, accessor in self.csv_columns])

@@ -1,0 +1,53 @@
+"""The platform console: Django's admin, for platform staff only (SPEC §7).
+
+`console` replaces `admin.site`: every app's `admin.py` registers on it, and
+`perksu/urls.py` serves it at `/admin/`. Access needs `User.is_platform_admin`
+(a superuser, or `role=platform_admin` with `is_staff`), not only `is_staff`,
+and the model admins grant view, add and change by that same test instead of
+Django's per-model permission rows, so a platform admin who is not a superuser
+sees the whole console and a tenant member sees none of it.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.urls import path
+
+
+class ConsoleAuthenticationForm(AdminAuthenticationForm):
+    """Django's admin login, refusing anyone who is not platform staff with the same
+    message as a wrong password (it does not tell a tenant member that the password was right)."""
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if not user.is_platform_admin:
+            raise forms.ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
+
+
+class ConsoleSite(admin.AdminSite):
+    site_header = "Perksu platform console"
+    site_title = "Perksu console"
+    index_title = "Tenants, points and ledgers"
+    index_template = "admin/perksu/index.html"
+    login_form = ConsoleAuthenticationForm
+
+    def has_permission(self, request) -> bool:
+        return super().has_permission(request) and request.user.is_platform_admin
+
+    def get_urls(self):
+        from points import admin_views
+
+        extra = [
+            path("ledger-health/", self.admin_view(admin_views.ledger_health), name="ledger_health"),
+            path("liability/", self.admin_view(admin_views.liability), name="liability"),
+        ]
+        return extra + super().get_urls()
+
+
+console = ConsoleSite(name="admin")
