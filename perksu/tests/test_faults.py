@@ -1,0 +1,242 @@
+"""A database fault in the middle of a money request: a clean JSON error, nothing moved,
+and a retry with the same Idempotency-Key moves the points exactly once."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from django.db import DataError, OperationalError, connection
+from django.db.backends.utils import CursorWrapper
+from rest_framework.test import APIClient
+
+from points import balances
+from points.models import DelegationLog, IdempotencyRecord, LeadBudget
+from recognition.models import Recognition
+from tenants.models import Tenant
+from wallets.models import Wallet, WalletLedger
+
+AWARD = "/api/v1/points/award-to-user"
+DELEGATE = "/api/v1/points/delegate-to-lead"
+
+
+def books() -> dict:
+    """Every balance and row count an award or a delegation could change."""
+    return {
+        "pools": dict(Tenant.objects.values_list("id", "points_allocation_balance")),
+        "budgets": dict(LeadBudget.objects.values_list("lead_id", "balance")),
+        "wallets": dict(Wallet.objects.values_list("user_id", "balance")),
+        "ledger": WalletLedger.objects.count(),
+        "recognitions": Recognition.objects.count(),
+        "delegations": DelegationLog.objects.count(),
+        "idempotency": IdempotencyRecord.objects.count(),
+    }
+
+
+def client_for(user) -> APIClient:
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def fail_once(monkeypatch, target, name: str, error: Exception) -> list:
+    """Make `target.name` raise `error` on its first call, then behave normally."""
+    original = getattr(target, name)
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise error
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, flaky)
+    return calls
+
+
+def assert_clean_json_error(response, status: int, code: str) -> None:
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"detail", "code"}
+    assert body["code"] == code
+    text = response.content.decode()
+    for leak in ("Traceback", "OperationalError", "DataError", "lock timeout", "<html", 'File "'):
+        assert leak not in text
+
+
+def award_body(employee, amount=100):
+    return {"to_user_id": str(employee.pk), "amount": amount, "recognition_message": "Shipped the release"}
+
+
+# --- Lock timeout while the pool is debited (after the wallet and ledger writes) -------------------------------------
+
+
+def test_lock_timeout_during_an_award_rolls_back_and_the_retry_moves_points_once(
+    monkeypatch, funded_tenant, manager, employee
+):
+    api = client_for(manager)
+    before = books()
+    calls = fail_once(monkeypatch, balances, "pool_debit", OperationalError("canceling statement due to lock timeout"))
+
+    response = api.post(AWARD, award_body(employee), HTTP_IDEMPOTENCY_KEY="award-001")
+
+    assert_clean_json_error(response, 503, "service_unavailable")
+    assert response["Retry-After"] == "1"
+    assert "Nothing was changed" in response.json()["detail"]
+    assert len(calls) == 1  # the failure hit after the wallet credit and ledger insert of this transaction
+    assert books() == before  # pool, wallet, ledger, recognition, idempotency claim: all as before
+
+    retry = api.post(AWARD, award_body(employee), HTTP_IDEMPOTENCY_KEY="award-001")
+    assert retry.status_code == 200, retry.json()
+    body = retry.json()
+    assert body["amount_awarded"] == 100
+    assert body["recipient_new_wallet_balance"] == 100
+    assert body["tenant_remaining_pool"] == 49_900
+    assert "Idempotent-Replayed" not in retry
+
+    again = api.post(AWARD, award_body(employee), HTTP_IDEMPOTENCY_KEY="award-001")
+    assert again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == body
+
+    assert Wallet.objects.get(user=employee).balance == 100
+    assert WalletLedger.objects.filter(wallet__user=employee).count() == 1
+    assert Recognition.objects.filter(receiver=employee).count() == 1
+    assert Tenant.objects.get(pk=funded_tenant.pk).points_allocation_balance == 49_900
+
+
+# --- A statement fails at the cursor (a dropped connection, a data error) --------------------------------------------
+
+
+def fail_statement_once(monkeypatch, starts_with: str, error: Exception) -> list:
+    """Make the first SQL statement starting with `starts_with` raise `error` at the cursor."""
+    original = CursorWrapper.execute
+    hits = []
+
+    def execute(self, sql, params=None):
+        if not hits and sql.lstrip().upper().startswith(starts_with.upper()):
+            hits.append(sql)
+            raise error
+        return original(self, sql, params)
+
+    monkeypatch.setattr(CursorWrapper, "execute", execute)
+    return hits
+
+
+def test_connection_lost_while_writing_the_ledger_is_a_503_and_nothing_moves(
+    monkeypatch, funded_tenant, manager, employee
+):
+    api = client_for(manager)
+    before = books()
+    hits = fail_statement_once(
+        monkeypatch,
+        f'INSERT INTO "{WalletLedger._meta.db_table}"',
+        OperationalError("server closed the connection unexpectedly"),
+    )
+    response = api.post(AWARD, award_body(employee, 250), HTTP_IDEMPOTENCY_KEY="award-002")
+    assert hits, "the ledger insert should have been reached"
+    assert_clean_json_error(response, 503, "service_unavailable")
+    assert books() == before
+
+    retry = api.post(AWARD, award_body(employee, 250), HTTP_IDEMPOTENCY_KEY="award-002")
+    assert retry.status_code == 200
+    assert retry.json()["recipient_new_wallet_balance"] == 250
+    assert WalletLedger.objects.filter(wallet__user=employee).count() == 1
+
+
+def test_a_data_error_is_a_clean_500_and_nothing_moves(monkeypatch, funded_tenant, manager, employee):
+    api = client_for(manager)
+    before = books()
+    hits = fail_statement_once(monkeypatch, f'UPDATE "{Wallet._meta.db_table}"', DataError("value out of range"))
+    response = api.post(AWARD, award_body(employee), HTTP_IDEMPOTENCY_KEY="award-003")
+    assert hits, "the wallet credit should have been reached"
+    assert_clean_json_error(response, 500, "database_error")
+    assert books() == before
+    retry = api.post(AWARD, award_body(employee), HTTP_IDEMPOTENCY_KEY="award-003")
+    assert retry.status_code == 200
+    assert WalletLedger.objects.filter(wallet__user=employee).count() == 1
+
+
+def test_a_bug_in_the_operation_is_a_clean_500_and_nothing_moves(monkeypatch, funded_tenant, manager, employee):
+    api = client_for(manager)
+    before = books()
+    fail_once(monkeypatch, balances, "pool_debit", RuntimeError("unexpected"))
+    response = api.post(AWARD, award_body(employee), HTTP_IDEMPOTENCY_KEY="award-004")
+    assert_clean_json_error(response, 500, "server_error")
+    assert books() == before
+    assert client_for(manager).post(AWARD, award_body(employee), HTTP_IDEMPOTENCY_KEY="award-004").status_code == 200
+    assert Wallet.objects.get(user=employee).balance == 100
+
+
+def test_failure_while_storing_the_outcome_rolls_the_award_back(monkeypatch, funded_tenant, manager, employee):
+    """The award and its stored outcome commit together: no award without its replayable response."""
+    from points import idempotency
+
+    api = client_for(manager)
+    before = books()
+    fail_once(monkeypatch, idempotency, "_complete", OperationalError("could not serialize access"))
+    response = api.post(AWARD, award_body(employee), HTTP_IDEMPOTENCY_KEY="award-005")
+    assert_clean_json_error(response, 503, "service_unavailable")
+    assert books() == before
+    retry = api.post(AWARD, award_body(employee), HTTP_IDEMPOTENCY_KEY="award-005")
+    assert retry.status_code == 200
+    assert retry.json()["recipient_new_wallet_balance"] == 100
+    assert WalletLedger.objects.filter(wallet__user=employee).count() == 1
+
+
+def test_lock_timeout_during_a_delegation_rolls_back_both_sides(monkeypatch, funded_tenant, manager, lead):
+    api = client_for(manager)
+    before = books()
+    fail_once(monkeypatch, balances, "pool_debit", OperationalError("canceling statement due to lock timeout"))
+    body = {"lead_id": str(lead.pk), "amount": 1_000}
+    response = api.post(DELEGATE, body, HTTP_IDEMPOTENCY_KEY="delegate-001")
+    assert_clean_json_error(response, 503, "service_unavailable")
+    assert books() == before
+    retry = api.post(DELEGATE, body, HTTP_IDEMPOTENCY_KEY="delegate-001")
+    assert retry.status_code == 200
+    assert retry.json()["lead_new_balance"] == 1_000
+    assert retry.json()["tenant_remaining_balance"] == 49_000
+    assert DelegationLog.objects.count() == 1
+
+
+# --- A real dropped connection (PostgreSQL: the server kills our backend mid-transaction) ----------------------------
+
+
+def _terminate_own_backend() -> int:
+    pid = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as killer:
+        (killed,) = killer.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()
+    assert killed is True
+    return pid
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_database_connection_during_an_award_then_a_retry_moves_points_once(
+    monkeypatch, funded_tenant, manager, employee
+):
+    api = client_for(manager)
+    before = books()
+    original = balances.pool_debit
+    calls, killed = [], []
+
+    def pool_debit_on_a_dying_connection(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            killed.append(_terminate_own_backend())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(balances, "pool_debit", pool_debit_on_a_dying_connection)
+    response = api.post(AWARD, award_body(employee, 300), HTTP_IDEMPOTENCY_KEY="award-kill")
+    assert_clean_json_error(response, 503, "service_unavailable")
+    # What Django does when a request ends (close_old_connections): drop the dead connection.
+    connection.close_if_unusable_or_obsolete()
+    assert books() == before  # the claim on the key was released too
+    assert connection.connection.info.backend_pid != killed[0]  # really a new connection
+
+    retry = api.post(AWARD, award_body(employee, 300), HTTP_IDEMPOTENCY_KEY="award-kill")
+    assert retry.status_code == 200, retry.json()
+    assert retry.json()["recipient_new_wallet_balance"] == 300
+    assert WalletLedger.objects.filter(wallet__user=employee).count() == 1
+    assert Tenant.objects.get(pk=funded_tenant.pk).points_allocation_balance == 49_700
