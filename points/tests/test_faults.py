@@ -1,0 +1,151 @@
+"""Fault injection: an exception right after any write step of award, delegate, redeem (and
+distribute) leaves the books exactly as they were.
+
+Each case wraps one write (a queryset `update`/`bulk_create`/`create` on one
+model, or a `points.balances` helper) so that the real write runs and then an
+exception is raised, as a crash or a lost connection would between two
+statements. The test also proves the step did run, so it cannot pass vacuously.
+"""
+
+import pytest
+from django.db.models import QuerySet
+
+from points import balances
+from points.models import DelegationLog
+from points.services import lead_delegate
+from recognition import services as recognition_services
+from recognition.models import Recognition
+from recognition.services import recognition_create, recognition_distribute
+from wallets.models import Redemption, Reward, Wallet, WalletLedger
+from wallets.services import redemption_create, reward_create
+
+from .books import assert_reconciled, books
+
+
+class Injected(Exception):
+    pass
+
+
+def _fail_after_queryset_method(monkeypatch, method: str, model) -> list:
+    """Make `QuerySet.<method>` on `model` write, then raise. Returns the list of runs."""
+    runs = []
+    original = getattr(QuerySet, method)
+
+    def wrapper(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        if self.model is model:
+            runs.append(method)
+            raise Injected(f"after {model.__name__}.{method}")
+        return result
+
+    monkeypatch.setattr(QuerySet, method, wrapper)
+    return runs
+
+
+def _fail_after_function(monkeypatch, module, name: str) -> list:
+    runs = []
+    original = getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        original(*args, **kwargs)  # the real write happens
+        runs.append(name)
+        raise Injected(f"after {name}")
+
+    monkeypatch.setattr(module, name, wrapper)
+    return runs
+
+
+def inject(monkeypatch, step):
+    kind, target, name = step
+    if kind == "qs":
+        return _fail_after_queryset_method(monkeypatch, name, target)
+    return _fail_after_function(monkeypatch, target, name)
+
+
+AWARD_STEPS = {
+    "recognitions-inserted": ("qs", Recognition, "bulk_create"),
+    "wallets-credited": ("qs", Wallet, "update"),
+    "ledger-inserted": ("qs", WalletLedger, "bulk_create"),
+    "pool-debited": ("fn", balances, "pool_debit"),
+}
+LEAD_AWARD_STEPS = {**AWARD_STEPS, "lead-budget-debited": ("fn", balances, "lead_budget_debit")}
+del LEAD_AWARD_STEPS["pool-debited"]
+DELEGATE_STEPS = {
+    "lead-budget-credited": ("fn", balances, "lead_budget_credit"),
+    "pool-debited": ("fn", balances, "pool_debit"),
+    "log-inserted": ("qs", DelegationLog, "create"),
+}
+REDEEM_STEPS = {
+    "wallet-debited": ("qs", Wallet, "update"),
+    "stock-decremented": ("qs", Reward, "update"),
+    "redemption-inserted": ("qs", Redemption, "create"),
+    "ledger-inserted": ("qs", WalletLedger, "create"),
+}
+DISTRIBUTE_STEPS = {
+    "recognitions-inserted": ("fn", recognition_services, "_insert_distribution_recognitions"),
+    "wallets-credited": ("qs", Wallet, "update"),
+    "ledger-inserted": ("fn", recognition_services, "_insert_distribution_ledger"),
+    "pool-debited": ("fn", balances, "pool_debit"),
+}
+
+
+@pytest.fixture
+def books_with_history(funded_lead, funded_tenant, manager, employee, other_employee, award):
+    award(manager, [employee, other_employee], 500)
+    award(funded_lead, employee, 100)
+    return funded_tenant
+
+
+def _assert_unchanged_after_fault(monkeypatch, step, operation):
+    before = books()
+    runs = inject(monkeypatch, step)
+    with pytest.raises(Injected):
+        operation()
+    monkeypatch.undo()
+    assert runs, "the injected step never ran"
+    assert books() == before
+    assert_reconciled()
+
+
+@pytest.mark.parametrize("step", AWARD_STEPS.values(), ids=AWARD_STEPS.keys())
+def test_pool_award_fault(books_with_history, manager, employee, other_employee, monkeypatch, step):
+    _assert_unchanged_after_fault(
+        monkeypatch,
+        step,
+        lambda: recognition_create(
+            giver=manager, recipient_ids=[employee.pk, other_employee.pk], points=50, message="Fault"
+        ),
+    )
+    # And the same award then goes through whole.
+    recognition_create(giver=manager, recipient_ids=[employee.pk, other_employee.pk], points=50, message="Retry")
+    assert_reconciled()
+
+
+@pytest.mark.parametrize("step", LEAD_AWARD_STEPS.values(), ids=LEAD_AWARD_STEPS.keys())
+def test_lead_award_fault(books_with_history, funded_lead, employee, monkeypatch, step):
+    _assert_unchanged_after_fault(
+        monkeypatch,
+        step,
+        lambda: recognition_create(giver=funded_lead, recipient_ids=[employee.pk], points=70, message="F"),
+    )
+
+
+@pytest.mark.parametrize("step", DELEGATE_STEPS.values(), ids=DELEGATE_STEPS.keys())
+def test_delegate_fault(books_with_history, manager, funded_lead, monkeypatch, step):
+    _assert_unchanged_after_fault(
+        monkeypatch, step, lambda: lead_delegate(actor=manager, lead_id=funded_lead.pk, amount=900)
+    )
+
+
+@pytest.mark.parametrize("step", REDEEM_STEPS.values(), ids=REDEEM_STEPS.keys())
+def test_redeem_fault(books_with_history, manager, employee, monkeypatch, step):
+    reward = reward_create(actor=manager, name="Mug", points_cost=250, stock=4)
+    _assert_unchanged_after_fault(monkeypatch, step, lambda: redemption_create(user=employee, reward_id=reward.pk))
+    assert Reward.objects.get(pk=reward.pk).stock == 4
+
+
+@pytest.mark.parametrize("step", DISTRIBUTE_STEPS.values(), ids=DISTRIBUTE_STEPS.keys())
+def test_distribute_fault(books_with_history, manager, monkeypatch, step):
+    _assert_unchanged_after_fault(
+        monkeypatch, step, lambda: recognition_distribute(giver=manager, amount_per_user=20, message="Fault")
+    )
