@@ -36,6 +36,8 @@ class ConsoleSite(admin.AdminSite):
     index_title = "Tenants, points and ledgers"
     index_template = "admin/perksu/index.html"
     login_form = ConsoleAuthenticationForm
+    # The ledgers are wide tables: give them the whole width.
+    enable_nav_sidebar = False
 
     def has_permission(self, request) -> bool:
         return super().has_permission(request) and request.user.is_platform_admin

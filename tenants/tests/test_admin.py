@@ -401,3 +401,43 @@ def test_allocate_and_clawback_tokens_are_separate_scopes(console, funded_tenant
     assert response.status_code == 302
     assert pool(funded_tenant) == 50_000
     assert AllocationLog.objects.count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_double_submit_moves_points_once(platform_admin, tenant):
+    """Two submits of one allocate form racing on two connections: the points move once."""
+    import threading
+
+    from django.db import close_old_connections
+    from django.test import Client
+
+    barrier = threading.Barrier(4)
+    responses = []
+
+    def submit():
+        try:
+            client = Client()
+            client.force_login(platform_admin)
+            barrier.wait()
+            responses.append(client.post(url(tenant, "allocate"), {"amount": "2500", "token": "tok-race"}))
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert pool(tenant) == 2_500
+    assert AllocationLog.objects.filter(tenant=tenant).count() == 1
+    assert PlatformBillingLog.objects.filter(tenant=tenant).count() == 1
+    moved = [r for r in responses if r.status_code == 302]
+    assert moved, "at least the first submit succeeds"
+    for response in responses:
+        if response.status_code == 200:  # lost the race while the first was still running
+            assert "This form is being processed" in response.content.decode()
+        else:
+            assert response["Location"] == f"/admin/tenants/tenant/{tenant.pk}/change/"
