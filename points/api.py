@@ -22,7 +22,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from perksu.api.fields import AmountField, IdField, OptionalAmountField
+from perksu.api.fields import AmountField, IdField, OptionalAmountField, StrictInput
 from perksu.api.permissions import (
     IsManager,
     IsManagerOrLead,
@@ -73,7 +73,7 @@ class FundingSourceField(serializers.ChoiceField):
 # --- Input ---------------------------------------------------------------------------------------------------------
 
 
-class AllocateInput(serializers.Serializer):
+class AllocateInput(StrictInput):
     tenant_id = IdField()
     amount = AmountField()
     reference_note = serializers.CharField(max_length=NOTE_LENGTH, required=False, allow_blank=True, default="")
@@ -82,19 +82,19 @@ class AllocateInput(serializers.Serializer):
     )
 
 
-class DelegateInput(serializers.Serializer):
+class DelegateInput(StrictInput):
     lead_id = IdField()
     amount = AmountField()
     delegation_note = serializers.CharField(max_length=NOTE_LENGTH, required=False, allow_blank=True, default="")
 
 
-class RecallInput(serializers.Serializer):
+class RecallInput(StrictInput):
     lead_id = IdField()
     amount = OptionalAmountField(help_text="Omitted: the lead's whole budget.")
     note = serializers.CharField(max_length=NOTE_LENGTH, required=False, allow_blank=True, default="")
 
 
-class AwardInput(serializers.Serializer):
+class AwardInput(StrictInput):
     to_user_id = IdField()
     amount = AmountField()
     recognition_message = serializers.CharField(max_length=MAX_MESSAGE_LENGTH)
@@ -103,7 +103,7 @@ class AwardInput(serializers.Serializer):
     )
 
 
-class DistributeInput(serializers.Serializer):
+class DistributeInput(StrictInput):
     amount_per_user = AmountField()
     recognition_message = serializers.CharField(max_length=MAX_MESSAGE_LENGTH)
     roles = serializers.ListField(
@@ -115,7 +115,7 @@ class DistributeInput(serializers.Serializer):
     )
 
 
-class ClawbackInput(serializers.Serializer):
+class ClawbackInput(StrictInput):
     reason = serializers.CharField(max_length=NOTE_LENGTH)
     amount = OptionalAmountField(help_text="Omitted: the whole pool (delegated budgets and wallets are never touched).")
 

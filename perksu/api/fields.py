@@ -69,3 +69,21 @@ class IdField(serializers.UUIDField):
         if not isinstance(data, str):
             self.fail("invalid", value=data)
         return super().to_internal_value(data)
+
+
+class StrictInput(serializers.Serializer):
+    """An input serializer that refuses fields it does not know instead of silently ignoring them.
+
+    On a money endpoint an ignored field is a wrong movement: a misspelt
+    `funding_souce` would let the default source pay, a `tenant_id` in a
+    manager's body would look honoured. Each unknown field gets its own entry
+    in the field map: `{"funding_souce": ["Unknown or read-only field."]}`.
+    """
+
+    def validate(self, attrs):
+        known = set(self.fields)
+        data = getattr(self, "initial_data", None)
+        unknown = sorted(set(data) - known) if hasattr(data, "keys") else []
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown or read-only field."] for name in unknown})
+        return super().validate(attrs)

@@ -63,14 +63,15 @@ def test_the_key_order_of_the_body_does_not_matter(manager, employee, funded_ten
 @pytest.mark.parametrize(
     ("path", "body", "changed"),
     [
-        (DELEGATE, {"amount": 100}, {"amount": 101}),
-        (RECALL, {"amount": 100}, {"amount": 99}),
-        (AWARD, {"amount": 100, "recognition_message": "x"}, {"recognition_message": "y"}),
+        (DELEGATE, {"amount": 100, "lead_id": "LEAD"}, {"amount": 101}),
+        (RECALL, {"amount": 100, "lead_id": "LEAD"}, {"amount": 99}),
+        (AWARD, {"amount": 100, "recognition_message": "x", "to_user_id": "EMPLOYEE"}, {"recognition_message": "y"}),
         (DISTRIBUTE, {"amount_per_user": 10, "recognition_message": "x"}, {"amount_per_user": 11}),
     ],
 )
 def test_the_same_key_with_another_body_is_422_and_moves_nothing(manager, funded_lead, employee, path, body, changed):
-    body = {**body, "lead_id": str(funded_lead.pk), "to_user_id": str(employee.pk)}
+    ids = {"LEAD": str(funded_lead.pk), "EMPLOYEE": str(employee.pk)}
+    body = {k: ids.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
     assert post(manager, path, body, "same-key").status_code == 200
     before = books()
     response = post(manager, path, {**body, **changed}, "same-key")

@@ -205,18 +205,35 @@ def test_form_encoded_bodies_work_like_json(world):
     assert response.json()["recipient_new_wallet_balance"] == 7
 
 
-def test_unknown_fields_are_ignored_and_the_tenant_never_comes_from_the_body(world, other_tenant, allocate):
-    """A manager naming another tenant in the body still moves only its own pool."""
+@pytest.mark.parametrize(
+    ("endpoint", "extra"),
+    [
+        ("award", {"funding_souce": "LEAD_BUDGET"}),  # a typo must not let the default source pay
+        ("award", {"tenant_id": "OTHER"}),  # the caller's tenant never comes from the body
+        ("delegate", {"tenant": "OTHER", "note": "Q4"}),
+        ("distribute", {"tenant_id": "OTHER"}),
+        ("recall", {"delegation_note": "wrong endpoint's name"}),
+        ("allocate", {"points_allocation_balance": 1_000_000}),
+        ("clawback", {"tenant_id": "OTHER"}),
+    ],
+)
+def test_unknown_fields_are_refused_by_name(world, other_tenant, allocate, endpoint, extra):
     allocate(other_tenant, 5_000)
-    body = {
-        "to_user_id": str(world["employee"].pk),
-        "amount": 10,
-        "recognition_message": "Thanks",
-        "tenant_id": str(other_tenant.pk),
-        "tenant": str(other_tenant.pk),
-    }
-    response = client_for(world["manager"]).post(AWARD, json.dumps(body), content_type="application/json")
-    assert response.status_code == 200
-    assert response.json()["tenant_id"] == str(world["tenant"].pk)
-    other_tenant.refresh_from_db()
-    assert other_tenant.points_allocation_balance == 5_000
+    extra = {k: (str(other_tenant.pk) if v == "OTHER" else v) for k, v in extra.items()}
+    path, body = valid_request(endpoint, world)
+    body.update(extra)
+    before = books()
+    response = client_for(world[ENDPOINTS[endpoint][0]]).post(path, json.dumps(body), content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {name: ["Unknown or read-only field."] for name in extra if name not in VALID[endpoint]}
+    assert books() == before
+
+
+VALID = {
+    "allocate": {"tenant_id", "amount", "reference_note", "currency"},
+    "delegate": {"lead_id", "amount", "delegation_note"},
+    "recall": {"lead_id", "amount", "note"},
+    "award": {"to_user_id", "amount", "recognition_message", "funding_source"},
+    "distribute": {"amount_per_user", "recognition_message", "roles"},
+    "clawback": {"reason", "amount"},
+}
