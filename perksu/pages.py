@@ -20,13 +20,16 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest
 
-from perksu.errors import DomainError
+from perksu.errors import DomainError, IdempotencyConflictError, IdempotencyReuseError
 from points.idempotency import fingerprint, run_idempotent
 from tenants.models import User
 
 TOKEN_FIELD = "form_token"  # noqa: S105 - a form field name, not a secret
 # Never part of a form's fingerprint: they change on every render.
 UNFINGERPRINTED = {"csrfmiddlewaretoken", TOKEN_FIELD}
+REPLAYED = "This form was already submitted; nothing was done twice."
+REUSED = "This form was already submitted with other values, so nothing more was done. Fill it in again to send it."
+IN_PROGRESS = "This form is already being processed; nothing was done twice. Reload the page in a moment."
 
 
 def is_tenant_member(user: User) -> bool:
@@ -95,6 +98,12 @@ def run_form(request: HttpRequest, *, scope: str, operation: Callable[[], dict[s
             request_fingerprint=form_fingerprint(request),
             operation=run,
         )
+    except IdempotencyReuseError:
+        messages.error(request, REUSED)
+        return None
+    except IdempotencyConflictError:
+        messages.warning(request, IN_PROGRESS)
+        return None
     except DomainError as exc:
         messages.error(request, exc.message)
         return None
@@ -103,7 +112,7 @@ def run_form(request: HttpRequest, *, scope: str, operation: Callable[[], dict[s
         messages.error(request, body.get("detail", "This request was refused."))
         return None
     if outcome.replayed:
-        messages.info(request, "This form was already submitted; nothing was done twice.")
+        messages.info(request, REPLAYED)
     messages.success(request, body.get("message", "Done."))
     return body
 

@@ -37,7 +37,9 @@ class RecallForm(forms.Form):
         max_value=MAX_AMOUNT,
         required=False,
         help_text="Empty recalls the whole budget.",
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "All"}),
     )
-    note = forms.CharField(label="Note", max_length=500, required=False)
+    note = forms.CharField(
+        label="Note", max_length=500, required=False, widget=forms.TextInput(attrs={"placeholder": "Note"})
+    )
     form_token = forms.CharField(widget=forms.HiddenInput)

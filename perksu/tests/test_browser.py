@@ -1,0 +1,174 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright.
+
+Skipped, saying why, when /usr/bin/chromium is not installed (`.ci/run`
+installs it). Each test signs in through the login form like a person would.
+"""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from points.models import LeadBudget
+from recognition.models import Recognition
+from recognition.services import recognition_create
+from tenants.models import Tenant
+from wallets.models import Redemption, Wallet, WalletLedger
+from wallets.services import reward_create
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the
+# tests make between browser steps are safe (nothing else uses this thread).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)),
+        reason=f"no Chromium at {CHROMIUM}: apt-get install -y chromium (Playwright's own download does not work here)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def log_in(page, live_server, user, password):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def pool(tenant) -> int:
+    return Tenant.objects.get(pk=tenant.pk).points_allocation_balance
+
+
+def test_manager_awards_sees_the_pool_drop_and_the_card_refresh(
+    page, live_server, funded_tenant, manager, employee, other_employee, lead, password
+):
+    log_in(page, live_server, manager, password)
+    page.wait_for_url(f"{live_server.url}/manage/")
+    balance = page.get_by_test_id("pool-balance")
+    assert balance.inner_text() == "50,000"
+    assert page.get_by_test_id("pool-status").inner_text() == "Ready"
+
+    form = page.locator("form.award-form")
+    form.get_by_label("Asha Employee").check()
+    form.get_by_label("Rahul Employee").check()
+    form.get_by_label("Points per recipient").fill("1200")
+    form.get_by_label("Message").fill("Brought the rig online a week early")
+    form.get_by_role("button", name="Send recognition").click()
+
+    page.wait_for_url(f"{live_server.url}/manage/")
+    assert (
+        "Awarded 1,200 points to Asha Employee, Rahul Employee (2,400 in total"
+        in page.locator(".messages").inner_text()
+    )
+    assert balance.inner_text() == "47,600"
+    assert pool(funded_tenant) == 47_600
+    assert Wallet.objects.get(user=employee).balance == 1_200
+    assert Wallet.objects.get(user=other_employee).balance == 1_200
+
+    # Points leave the pool elsewhere (another manager's tab, the API): the card
+    # catches up on its own, without reloading the page.
+    page.evaluate("window.__notReloaded = true")
+    recognition_create(giver=manager, recipient_ids=[lead.pk], points=47_550, message="Year-end")
+    page.evaluate("window.perksuPool.setInterval(0.2)")
+    expect(balance).to_have_text("50")
+    expect(page.get_by_test_id("pool-status")).to_have_text("Low balance")
+    assert "status-low" in page.locator("[data-pool-card]").get_attribute("class")
+    assert page.evaluate("window.__notReloaded") is True
+
+
+def test_employee_sees_wallet_redeems_and_gets_the_voucher(
+    page, live_server, funded_tenant, manager, employee, password
+):
+    recognition_create(giver=manager, recipient_ids=[employee.pk], points=1_000, message="Thanks")
+    reward = reward_create(actor=manager, name="Movie tickets", points_cost=800, stock=3)
+
+    log_in(page, live_server, employee, password)
+    page.wait_for_url(f"{live_server.url}/wallet/")
+    assert page.get_by_test_id("wallet-balance").inner_text() == "1,000"
+    assert "Thanks" in page.locator("table").inner_text()
+
+    page.get_by_role("link", name="Rewards", exact=True).click()
+    page.get_by_role("link", name="Redeem Movie tickets").click()
+    assert page.get_by_role("heading", name="Redeem Movie tickets?").is_visible()
+    assert Wallet.objects.get(user=employee).balance == 1_000
+    page.get_by_role("button", name="Confirm and redeem").click()
+
+    redemption = Redemption.objects.get(user=employee)
+    page.wait_for_url(f"{live_server.url}/rewards/redemptions/{redemption.pk}/")
+    code = page.get_by_test_id("voucher-code").inner_text()
+    assert code == redemption.voucher_code
+    assert re.fullmatch(r"PRK(-[2-9A-HJKMNP-TV-Z]{5}){4}", code)
+    assert "Your voucher code is " + code in page.locator(".messages").inner_text()
+    assert Wallet.objects.get(user=employee).balance == 200
+    assert reward.__class__.objects.get(pk=reward.pk).stock == 2
+
+
+def test_double_click_and_resubmit_award_once(page, live_server, funded_lead, employee, password):
+    log_in(page, live_server, funded_lead, password)
+    page.wait_for_url(f"{live_server.url}/manage/")
+    form = page.locator("form.award-form")
+    form.get_by_label("Asha Employee").check()
+    form.get_by_label("Points per recipient").fill("300")
+    form.get_by_label("Message").fill("Fixed the pump")
+    sent = form.evaluate("form => [...new FormData(form).entries()]")
+    form.get_by_role("button", name="Send recognition").dblclick()
+    expect(page.locator(".messages")).to_contain_text("Awarded 300 points to Asha Employee")
+    page.wait_for_load_state("networkidle")
+
+    ledger = WalletLedger.objects.filter(wallet__user=employee)
+    assert ledger.count() == 1
+    assert Wallet.objects.get(user=employee).balance == 300
+    assert LeadBudget.objects.get(lead=funded_lead).balance == 9_700
+
+    # The same filled-in form sent again (a retry, a resubmitted tab): its
+    # one-time token replays the first award instead of paying twice.
+    page.go_back()
+    page.wait_for_load_state("load")
+    replay = page.evaluate(
+        """async ([fields, url]) => {
+            const body = new URLSearchParams(fields);
+            const response = await fetch(url, {method: "POST", body, credentials: "same-origin"});
+            return await response.text();
+        }""",
+        [sent, f"{live_server.url}/recognize/"],
+    )
+    assert "This form was already submitted; nothing was done twice." in replay
+    assert "Awarded 300 points to Asha Employee (300 in total, from your budget)." in replay
+    assert ledger.count() == 1
+    assert Recognition.objects.filter(receiver=employee).count() == 1
+    assert Wallet.objects.get(user=employee).balance == 300
+    assert LeadBudget.objects.get(lead=funded_lead).balance == 9_700
