@@ -300,7 +300,7 @@ class LiabilityOutput(serializers.Serializer):
     wallets = serializers.IntegerField()
     outstanding = serializers.IntegerField(help_text="pool + lead_budgets + wallets.")
     value = serializers.DecimalField(
-        max_digits=24, decimal_places=2, help_text="outstanding × point_value, in `currency` (a decimal string)."
+        max_digits=None, decimal_places=2, help_text="outstanding × point_value, in `currency` (a decimal string)."
     )
     roll_forward = RollForwardOutput(allow_null=True, help_text="With `?from=&to=` only.")
 
