@@ -172,3 +172,31 @@ def test_double_click_and_resubmit_award_once(page, live_server, funded_lead, em
     assert Recognition.objects.filter(receiver=employee).count() == 1
     assert Wallet.objects.get(user=employee).balance == 300
     assert LeadBudget.objects.get(lead=funded_lead).balance == 9_700
+
+
+def test_pages_fit_a_phone_and_sign_in_works_from_the_keyboard(
+    browser, live_server, funded_lead, manager, employee, password
+):
+    recognition_create(giver=manager, recipient_ids=[employee.pk], points=300, message="Thanks for the night shift")
+    reward_create(actor=manager, name="Noise-cancelling headphones", points_cost=250, stock=2)
+    context = browser.new_context(viewport={"width": 375, "height": 812})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        # Keyboard only: the email field has focus, Tab moves to the password, Enter submits.
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.keyboard.type(manager.email)
+        page.keyboard.press("Tab")
+        page.keyboard.type(password)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{live_server.url}/manage/")
+        # The focused control shows a visible outline.
+        page.get_by_label("Points per recipient").focus()
+        outline = page.get_by_label("Points per recipient").evaluate("el => getComputedStyle(el).outlineStyle")
+        assert outline == "solid"
+        for path in ["/manage/", "/recognize/", "/wallet/", "/rewards/", "/feed/"]:
+            page.goto(f"{live_server.url}{path}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 375, f"{path} is {width}px wide at a 375px viewport"
+    finally:
+        context.close()

@@ -68,3 +68,13 @@ def test_pages_answer_403_to_the_wrong_role(client, employee, lead, platform_adm
     client.force_login(platform_admin)
     for path in ["/manage/", "/recognize/", "/wallet/", "/rewards/", "/feed/"]:
         assert client.get(path).status_code == 403, path
+
+
+def test_repeated_wrong_passwords_lock_the_form_even_for_the_right_one(client, employee, password, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    for _ in range(3):
+        client.post("/accounts/login/", {"username": employee.email, "password": "wrong"})
+    response = client.post("/accounts/login/", {"username": employee.email, "password": password})
+    assert response.status_code == 200
+    assert "Too many failed sign-in attempts. Try again in 5 minutes." in response.content.decode()
+    assert "_auth_user_id" not in client.session
