@@ -15,7 +15,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from perksu.api.fields import IdField
+from perksu.api.fields import IdField, StrictInput
 from perksu.api.permissions import IsManagerOrPlatform, IsPlatformAdmin
 from perksu.api.schema import ERROR_RESPONSES
 from perksu.api.viewsets import TenantScopedViewSet
@@ -24,17 +24,6 @@ from perksu.errors import NotFoundError, PermissionDeniedError
 from . import services
 from .filters import TenantFilter, UserFilter
 from .models import TENANT_ROLES, Role, Tenant, User
-
-
-class StrictInput(serializers.Serializer):
-    """An input serializer that refuses fields it does not know (a typo, or a read-only
-    field such as `points_allocation_balance`), instead of silently ignoring them."""
-
-    def validate(self, attrs):
-        unknown = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown or read-only field."] for name in unknown})
-        return attrs
 
 
 def choice_field(choices, *, enum_id: str, **kwargs) -> serializers.ChoiceField:
