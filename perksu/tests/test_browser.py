@@ -52,6 +52,12 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
+    # Anything the content security policy blocks is a bug in the pages.
+    page.csp_violations = []
+    page.on(
+        "console",
+        lambda msg: page.csp_violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     yield page
     context.close()
 
@@ -108,6 +114,7 @@ def test_manager_awards_sees_the_pool_drop_and_the_card_refresh(
     expect(page.get_by_test_id("pool-status")).to_have_text("Low balance")
     assert "status-low" in page.locator("[data-pool-card]").get_attribute("class")
     assert page.evaluate("window.__notReloaded") is True
+    assert page.csp_violations == []
 
 
 def test_employee_sees_wallet_redeems_and_gets_the_voucher(
@@ -135,6 +142,7 @@ def test_employee_sees_wallet_redeems_and_gets_the_voucher(
     assert "Your voucher code is " + code in page.locator(".messages").inner_text()
     assert Wallet.objects.get(user=employee).balance == 200
     assert reward.__class__.objects.get(pk=reward.pk).stock == 2
+    assert page.csp_violations == []
 
 
 def test_double_click_and_resubmit_award_once(page, live_server, funded_lead, employee, password):

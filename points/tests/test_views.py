@@ -158,3 +158,24 @@ def test_pool_history_rebuilds_daily_closing_balances(funded_tenant, manager, le
     # Lowest value on the bottom edge, highest on the top edge of the 160-high box.
     assert chart.points.split()[0].endswith(",152.0")
     assert chart.points.split()[-1].endswith(",8.0")
+
+
+def test_page_queries_do_not_grow_with_history(
+    client, funded_lead, manager, employee, award, django_assert_max_num_queries
+):
+    for _ in range(30):
+        award(manager, employee, 1)
+        award(funded_lead, employee, 1)
+    pinned = [
+        (manager, "/manage/", 16),
+        (manager, "/rewards/", 9),
+        (funded_lead, "/manage/", 7),
+        (employee, "/wallet/", 5),
+        (employee, "/rewards/", 5),
+        (employee, "/feed/", 4),
+        (employee, "/recognize/", 3),
+    ]
+    for user, path, most in pinned:
+        client.force_login(user)
+        with django_assert_max_num_queries(most):
+            assert client.get(path).status_code == 200
