@@ -115,7 +115,9 @@ def tenant_clawback(*, actor: User, tenant_id: UUID | str, reason: str, amount: 
     tenant = _tenant(tenant_id)
     with transaction.atomic():
         if amount is None:
-            locked = Tenant.objects.select_for_update().values_list("points_allocation_balance", flat=True)
+            # FOR NO KEY UPDATE: serialises with the pool updates but, unlike FOR UPDATE, does not
+            # block the foreign-key checks of every other transaction that references the tenant.
+            locked = Tenant.objects.select_for_update(no_key=True).values_list("points_allocation_balance", flat=True)
             amount = locked.get(pk=tenant.pk)
             if amount == 0:
                 raise insufficient(balances.POOL_LABEL, available=0, required=1)
@@ -191,7 +193,11 @@ def lead_recall(*, actor: User, lead_id: UUID | str, amount: int | None = None, 
     note = _note(note, field="note")
     lead = _lead_of_tenant(actor, lead_id)
     with transaction.atomic():
-        budget = LeadBudget.objects.select_for_update().filter(lead=lead).first()
+        # Lock the budget row only: LeadBudget's default ordering joins users, and a plain
+        # FOR UPDATE would also lock the lead's user row, which every transaction that
+        # references the lead (an award to them, a delegation) needs at COMMIT for its
+        # foreign-key check (FOR KEY SHARE) — a deadlock with this recall's pool update.
+        budget = LeadBudget.objects.select_for_update(of=("self",)).filter(lead=lead).order_by().first()
         if budget is None:
             raise DomainError(f"{lead.full_name or lead.email} has no lead budget.", code="no_lead_budget")
         if amount is None:

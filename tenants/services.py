@@ -119,7 +119,8 @@ def user_change_role(*, user: User, role: str) -> User:
         raise DomainError("Only tenant members change between tenant roles.", code="invalid_role")
     with transaction.atomic():
         if user.role == Role.TENANT_LEAD and role != Role.TENANT_LEAD:
-            budget = LeadBudget.objects.select_for_update().filter(lead=user).first()
+            # The budget row only (the default ordering would join and lock the user row too).
+            budget = LeadBudget.objects.select_for_update(of=("self",)).filter(lead=user).order_by().first()
             if budget is not None and budget.balance > 0:
                 raise DomainError(
                     f"This lead still holds {budget.balance} delegated points. Recall them first.",
