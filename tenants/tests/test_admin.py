@@ -441,3 +441,21 @@ def test_concurrent_double_submit_moves_points_once(platform_admin, tenant):
             assert "This form is being processed" in response.content.decode()
         else:
             assert response["Location"] == f"/admin/tenants/tenant/{tenant.pk}/change/"
+
+
+def test_a_service_refusal_while_saving_is_a_message_and_nothing_is_written(console, monkeypatch):
+    """Between the form's checks and the insert another admin may take the slug: the service's
+    refusal comes back as a message on the same page and no tenant is written."""
+    import tenants.admin
+    from perksu.errors import DomainError
+
+    def taken(**kwargs):
+        Tenant.objects.create(name="Sneaky", slug="sneaky")  # written inside the admin's transaction
+        raise DomainError("A tenant with slug 'nimbus-labs' already exists.", code="duplicate_slug")
+
+    monkeypatch.setattr(tenants.admin, "tenant_create", taken)
+    response = console.post("/admin/tenants/tenant/add/", NEW_TENANT)
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/tenants/tenant/add/"
+    assert messages_of(response) == ["A tenant with slug 'nimbus-labs' already exists."]
+    assert not Tenant.objects.exists()  # the admin's transaction rolled back

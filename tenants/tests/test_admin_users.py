@@ -184,3 +184,22 @@ def test_user_list_filters_search_and_constant_queries(console, tenant, employee
     for _ in range(10):
         UserFactory(tenant=tenant)
     assert count() == few
+
+
+def test_deactivating_yourself_from_the_change_form_is_refused(console, platform_admin):
+    response = console.post(
+        f"/admin/tenants/user/{platform_admin.pk}/change/",
+        {"email": platform_admin.email, "full_name": "Renamed", "is_active": ""},
+    )
+    assert response.status_code == 302
+    assert messages_of(response) == ["You cannot deactivate yourself."]
+    me = User.objects.get(pk=platform_admin.pk)
+    assert (me.is_active, me.full_name) == (True, "Platform Admin")
+
+
+def test_a_deactivated_platform_admin_is_out(client, platform_admin):
+    client.force_login(platform_admin)
+    User.objects.filter(pk=platform_admin.pk).update(is_active=False)
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
