@@ -1,6 +1,7 @@
 """The console: who gets in, the tenant list, allocate and claw back (SPEC §7)."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
@@ -459,3 +460,22 @@ def test_a_service_refusal_while_saving_is_a_message_and_nothing_is_written(cons
     assert response["Location"] == "/admin/tenants/tenant/add/"
     assert messages_of(response) == ["A tenant with slug 'nimbus-labs' already exists."]
     assert not Tenant.objects.exists()  # the admin's transaction rolled back
+
+
+def test_tenant_list_sorts_by_liability_and_pool(console, platform_admin, tenant, other_tenant, allocate):
+    from tenants.services import tenant_create
+
+    cheap = tenant_create(name="Cheap Points", slug="cheap", point_value=Decimal("0.01"))
+    allocate(tenant, 1_000)
+    allocate(other_tenant, 5_000)
+    allocate(cheap, 100_000)  # most points, least value: 1,000.00
+    columns = list(console.get("/admin/tenants/tenant/").context["cl"].list_display)
+
+    def order(field: str, descending: bool = True) -> list[str]:
+        index = columns.index(field)
+        response = console.get("/admin/tenants/tenant/", {"o": f"{'-' if descending else ''}{index}"})
+        return [t.slug for t in response.context["cl"].result_list]
+
+    assert order("liability_value") == ["other-corp", "triton-energy", "cheap"]
+    assert order("pool_balance") == ["cheap", "other-corp", "triton-energy"]
+    assert order("pool_balance", descending=False) == ["triton-energy", "other-corp", "cheap"]
