@@ -468,7 +468,7 @@ def test_tenant_list_sorts_by_liability_and_pool(console, platform_admin, tenant
     cheap = tenant_create(name="Cheap Points", slug="cheap", point_value=Decimal("0.01"))
     allocate(tenant, 1_000)
     allocate(other_tenant, 5_000)
-    allocate(cheap, 100_000)  # most points, least value: 1,000.00
+    allocate(cheap, 50_000)  # most points, least value: 500.00
     columns = list(console.get("/admin/tenants/tenant/").context["cl"].list_display)
 
     def order(field: str, descending: bool = True) -> list[str]:
