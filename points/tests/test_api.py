@@ -609,3 +609,16 @@ def test_delegation_then_award_keeps_another_tenant_untouched(manager, lead, emp
     client_for(lead).post(AWARD, {"to_user_id": str(employee.pk), "amount": 100, "recognition_message": "x"})
     assert pool_of(outsider.tenant) == 1_000
     assert wallet_of(outsider) == 0
+
+
+def test_a_suspended_tenants_budgets_can_still_be_recalled_and_clawed_back(platform_admin, manager, funded_lead):
+    """Suspension stops spending, not unwinding: the manager recalls the budget, the platform claws it all back."""
+    tenant = funded_lead.tenant
+    tenant_set_status(tenant=tenant, status="SUSPENDED")
+    response = client_for(manager).post(RECALL, {"lead_id": str(funded_lead.pk)})
+    assert response.status_code == 200
+    assert (response.json()["amount_recalled"], response.json()["tenant_remaining_balance"]) == (10_000, 50_000)
+    response = client_for(platform_admin).post(clawback_path(tenant.pk), {"reason": "Account closed"})
+    assert response.status_code == 200
+    assert response.json()["amount_clawed_back"] == 50_000
+    assert (pool_of(tenant), budget_of(funded_lead)) == (0, 0)
