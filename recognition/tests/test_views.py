@@ -7,6 +7,8 @@ from perksu.pages import REUSED
 from points.models import LeadBudget
 from recognition.models import Recognition
 from tenants.models import Tenant
+from tenants.services import tenant_set_status
+from tenants.tests.factories import UserFactory
 from wallets.models import Wallet, WalletLedger
 
 
@@ -177,3 +179,27 @@ def test_feed_lists_the_tenants_recognitions_newest_first_paginated(
     assert "note 04" in second and "note 00" in second and "note 05" not in second
     client.force_login(outsider)
     assert "note" not in client.get("/feed/").content.decode()
+
+
+def test_suspended_tenant_awards_nothing_and_says_why(client, funded_tenant, manager, employee):
+    tenant_set_status(tenant=funded_tenant, status=Tenant.Status.SUSPENDED)
+    client.force_login(manager)
+    response = client.post(
+        "/recognize/", {"recipients": [str(employee.pk)], "points": "10", "message": "x", "form_token": "s"}
+    )
+    assert texts(response) == ["This tenant is suspended: no points can be moved."]
+    assert balance(employee) == 0
+    assert pool(funded_tenant) == 50_000
+
+
+def test_more_than_fifty_recipients_is_refused_on_the_form(client, funded_tenant, manager):
+    people = [UserFactory(tenant=funded_tenant) for _ in range(51)]
+    client.force_login(manager)
+    response = client.post(
+        "/recognize/",
+        {"recipients": [str(p.pk) for p in people], "points": "1", "message": "All hands", "form_token": "f"},
+    )
+    assert response.status_code == 400
+    assert "Choose at most 50 recipients." in response.content.decode()
+    assert pool(funded_tenant) == 50_000
+    assert not Recognition.objects.exists()

@@ -78,3 +78,12 @@ def test_repeated_wrong_passwords_lock_the_form_even_for_the_right_one(client, e
     assert response.status_code == 200
     assert "Too many failed sign-in attempts. Try again in 5 minutes." in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_a_deactivated_users_open_session_stops_working(client, manager, employee):
+    client.force_login(employee)
+    assert client.get("/wallet/").status_code == 200
+    user_set_active(actor=manager, user=employee, is_active=False)
+    response = client.get("/wallet/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/wallet/"
