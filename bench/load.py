@@ -119,6 +119,8 @@ class Gunicorn:
         self.port = port
         env = dict(os.environ, GUNICORN_WORKERS=str(workers), GUNICORN_BIND=f"127.0.0.1:{port}")
         env.update(GUNICORN_WORKER_CLASS=worker_class, GUNICORN_THREADS=str(threads))
+        # WhiteNoise warns that STATIC_ROOT is empty: the bench serves no static file, so no collectstatic.
+        env["PYTHONWARNINGS"] = "ignore:No directory at:UserWarning"
         cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "perksu" / "gunicorn.conf.py"), "perksu.wsgi"]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env)  # noqa: S603 - our own interpreter and config
         self._wait_ready()
@@ -137,6 +139,18 @@ class Gunicorn:
                 pass
             time.sleep(0.2)
         raise RuntimeError("gunicorn did not answer /healthz")
+
+    def workers_cpu_seconds(self) -> float:
+        """CPU time used so far by the worker processes (children of the master), from /proc."""
+        total = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)

@@ -163,6 +163,41 @@ def statements_per_award(manager_id, recipient_id) -> list[str]:
     return [q["sql"] for q in ctx.captured_queries]
 
 
+def cpu_per_award(manager_id, recipient_ids, calls: int) -> tuple[float, float | None]:
+    """Client and server CPU milliseconds per award, one call at a time.
+
+    Unlike throughput, CPU time hardly moves when other work shares the machine,
+    so it says where an award's time goes even on a noisy run. The server side
+    is read from /proc for the session's backend, when PostgreSQL runs here.
+    """
+    from django.db import connection
+
+    from bench.load import MESSAGE
+    from recognition.services import recognition_create
+    from tenants.models import User
+
+    manager = User.objects.get(pk=manager_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+
+    def backend_cpu() -> float | None:
+        if not stat.exists():
+            return None
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    server0, client0 = backend_cpu(), time.process_time()
+    for i in range(calls):
+        recognition_create(
+            giver=manager, recipient_ids=[recipient_ids[i % len(recipient_ids)]], points=1, message=MESSAGE
+        )
+    client = (time.process_time() - client0) / calls * 1000
+    server1 = backend_cpu()
+    server = None if server0 is None or server1 is None else (server1 - server0) / calls * 1000
+    return client, server
+
+
 def phase_service(run: Run) -> None:
     from bench.fixtures import bench_tenant
     from bench.load import run_service
@@ -171,6 +206,8 @@ def phase_service(run: Run) -> None:
     t = bench_tenant("svc", members=c.recipients, pool=1_000_000_000)
     statements = statements_per_award(t.manager_id, t.member_ids[0])
     run.figures["statements_per_award"] = len(statements)
+    client_ms, server_ms = cpu_per_award(t.manager_id, t.member_ids, calls=150 if c.quick else 500)
+    run.figures["cpu_ms_per_award"] = {"client": round(client_ms, 2), "server": server_ms and round(server_ms, 2)}
     run.say(f"service: {c.clients} processes × recognition_create for {c.duration} s ({len(statements)} statements)")
     with timed(run, "service"):
         result = run_service(
@@ -239,10 +276,14 @@ def phase_http(run: Run) -> None:
     run.figures["http_workers"] = best
     run.figures["http_trials"] = {w: round(r.per_second, 1) for w, r in trials.items()}
     run.say(f"http: {best} gunicorn workers, {c.clients} clients, {c.duration} s …")
-    with Gunicorn(workers=best, port=port) as _, timed(run, "http"):
+    with Gunicorn(workers=best, port=port) as server, timed(run, "http"):
         token = api_token(port, t.manager_email, PASSWORD)
         run_http(port=port, token=token, recipient_ids=t.member_ids, clients=c.clients, duration=1)
+        cpu0 = server.workers_cpu_seconds()
         result = run_http(port=port, token=token, recipient_ids=t.member_ids, clients=c.clients, duration=c.duration)
+        cpu = server.workers_cpu_seconds() - cpu0
+    if result.calls:
+        run.figures["http_worker_cpu_ms_per_award"] = round(cpu / (result.calls + result.errors) * 1000, 2)
     record_load(run, "http", result)
     check(run, "http")
 
@@ -369,7 +410,8 @@ def table(run: Run) -> str:
     width = max(len(r[0]) for r in rows)
     lines = [f"{'figure':<{width}}  {'value':>22}  {'ratio':>6}  target", "-" * (width + 46)]
     lines += [f"{name:<{width}}  {value!s:>22}  {r:>6}  {target}" for name, value, r, target in rows]
-    extra = {k: f[k] for k in ("statements_per_award", "http_workers", "http_trials") if k in f}
+    keys = ("statements_per_award", "cpu_ms_per_award", "http_workers", "http_trials", "http_worker_cpu_ms_per_award")
+    extra = {k: f[k] for k in keys if k in f}
     if extra:
         lines.append("details: " + ", ".join(f"{k} {v}" for k, v in extra.items()))
     lines.append("phase times: " + ", ".join(f"{label} {s:.1f} s" for label, s in run.timings))
@@ -379,7 +421,11 @@ def table(run: Run) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="10 s phases and 200,000 ledger rows (< 3 minutes)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="10 s load phases and 200,000 ledger rows (about 1½ minutes on 2 idle cores)",
+    )
     parser.add_argument("--json", action="store_true", help="end with one line of JSON")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients / workers (default 8)")
     args = parser.parse_args(argv)
@@ -388,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         quick=args.quick,
         clients=args.clients,
         duration=10 if args.quick else 30,
-        trial_duration=4 if args.quick else 10,
+        trial_duration=3 if args.quick else 10,
         ledger_rows=200_000 if args.quick else 1_000_000,
     )
     run = Run(config)
