@@ -23,6 +23,7 @@ from perksu.api.fields import AmountField, IdField, StrictInput
 from perksu.api.permissions import IsManager, IsMember
 from perksu.api.schema import ERROR_RESPONSES, MONEY_ERROR_RESPONSES
 from perksu.api.viewsets import TenantScopedViewSet, money_response
+from perksu.errors import get_or_not_found
 from points.api import IDEMPOTENCY_KEY
 from tenants.api import choice_field, valid
 
@@ -71,7 +72,7 @@ class WalletViewSet(TenantScopedViewSet):
     )
     @action(detail=False, methods=["get"], url_path="me", pagination_class=None)
     def me(self, request):
-        wallet = self.get_queryset().get(user=request.user)
+        wallet = get_or_not_found(self.get_queryset(), "Wallet not found.", user=request.user)
         return Response(WalletOutput(wallet).data)
 
 
