@@ -2,8 +2,13 @@
 
 import html
 import re
+import threading
 
-from perksu.pages import REUSED
+import pytest
+from django.db import connection
+from django.test import Client
+
+from perksu.pages import IN_PROGRESS, REPLAYED, REUSED
 from points.models import LeadBudget
 from recognition.models import Recognition
 from tenants.models import Tenant
@@ -203,3 +208,35 @@ def test_more_than_fifty_recipients_is_refused_on_the_form(client, funded_tenant
     assert "Choose at most 50 recipients." in response.content.decode()
     assert pool(funded_tenant) == 50_000
     assert not Recognition.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_posts_of_one_form_award_once(funded_tenant, manager, employee):
+    """A double click that reaches the server twice at the same moment: one award, the
+    other request replays it or is told the form is already being processed."""
+    data = {"recipients": [str(employee.pk)], "points": "250", "message": "Twice?", "form_token": "race"}
+    barrier = threading.Barrier(4)
+    seen: list[str] = []
+
+    def submit():
+        client = Client()
+        client.force_login(manager)
+        barrier.wait()
+        try:
+            seen.extend(texts(client.post("/recognize/", data)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert balance(employee) == 250
+    assert pool(funded_tenant) == 49_750
+    assert Recognition.objects.filter(receiver=employee).count() == 1
+    assert WalletLedger.objects.filter(wallet__user=employee).count() == 1
+    awarded = "Awarded 250 points to Asha Employee (250 in total, from the company pool)."
+    assert seen.count(awarded) >= 1
+    assert all(m in (awarded, REPLAYED, IN_PROGRESS) for m in seen)
