@@ -13,6 +13,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, OperationalError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -87,6 +88,7 @@ def _text(detail) -> str:
     return str(detail)
 
 
+@csrf_exempt  # a POST to an unknown path is a JSON 404 too, not Django's HTML CSRF page
 def api_not_found(request, *args, **kwargs) -> JsonResponse:
     """Unknown paths under /api/ answer JSON, not the HTML 404 page."""
     return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)

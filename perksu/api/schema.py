@@ -45,3 +45,59 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "`Authorization: Bearer <token>` from POST /api/v1/auth/token/ (`Token <token>` works too).",
         }
+
+
+# --- Responses every operation can give, documented once (a drf-spectacular postprocessing hook) ---------------------
+
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_FIELD_ERRORS = {
+    "type": "object",
+    "description": 'DRF\'s field map: `{"<field>": ["message", ...]}` (nested for list items).',
+    "additionalProperties": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}]},
+}
+_STANDARD = {
+    "400": "Malformed input (DRF's field map) or a business rule (`{detail, code, …}`).",
+    "401": "No or bad credentials.",
+    "403": "Your role may not do this (`permission_denied`).",
+    "404": "Unknown id, another tenant's id, or a page past the end.",
+    "429": "Too many requests (`throttled`, with `retry_after` and a `Retry-After` header).",
+}
+_METHODS = {"get", "put", "patch", "post", "delete"}
+
+
+def document_error_responses(result, generator, request, public):
+    """Document the error answers DRF can give on every operation, in the one shape of SPEC §6.
+
+    - 400 is either `Error` or the field map (`FieldErrors`), whatever the view declared;
+    - 401/403 on every authenticated operation, 404 everywhere (unknown ids, pages past the end);
+    - 400 wherever there is a query, path or body input; 429 on the money endpoints
+      (those taking an `Idempotency-Key`) and the token endpoint (wrong-password lockout).
+    """
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    if "Error" not in schemas:
+        return result
+    schemas.setdefault("FieldErrors", _FIELD_ERRORS)
+    bad_request = {"anyOf": [_ERROR_REF, {"$ref": "#/components/schemas/FieldErrors"}]}
+    default_security = result.get("security")
+    for path, methods in result.get("paths", {}).items():
+        for method, operation in methods.items():
+            if method not in _METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            parameters = [p.get("name") for p in operation.get("parameters", [])]
+            secured = bool(operation.get("security", default_security))
+            wanted = {"404"}
+            if parameters or "requestBody" in operation:
+                wanted.add("400")
+            if secured:
+                wanted |= {"401", "403"}
+            if "Idempotency-Key" in parameters or path.endswith("/auth/token/"):
+                wanted |= {"400", "429"}
+            for status in sorted(wanted):
+                responses.setdefault(
+                    status,
+                    {"description": _STANDARD[status], "content": {"application/json": {"schema": _ERROR_REF}}},
+                )
+            if "400" in responses:
+                responses["400"].setdefault("content", {})["application/json"] = {"schema": bad_request}
+    return result

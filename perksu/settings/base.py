@@ -142,6 +142,7 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Counts only views marked `throttle_scope = "money"`, at MONEY_POST_RATE per user.
     "DEFAULT_THROTTLE_CLASSES": ["perksu.throttling.MoneyScopeThrottle"],
+    "DEFAULT_METADATA_CLASS": "perksu.api.metadata.Metadata",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -153,6 +154,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The error answers of every operation, documented once (checked by schemathesis in CI).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "perksu.api.schema.document_error_responses",
+    ],
 }
 
 LOGGING = {
