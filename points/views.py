@@ -132,7 +132,9 @@ def _pool_card(user: User) -> dict:
         "message": stats.message,
         "tenant_status": stats.status,
         "delegated_outstanding": stats.delegated_outstanding,
+        "delegated_display": f"{stats.delegated_outstanding:,}",
         "wallets_outstanding": stats.wallets_outstanding,
+        "wallets_display": f"{stats.wallets_outstanding:,}",
     }
 
 

@@ -112,6 +112,7 @@ def test_manager_awards_sees_the_pool_drop_and_the_card_refresh(
     page.evaluate("window.perksuPool.setInterval(0.2)")
     expect(balance).to_have_text("50")
     expect(page.get_by_test_id("pool-status")).to_have_text("Low balance")
+    expect(page.locator("[data-field=wallets_display]")).to_have_text("49,950")
     assert "status-low" in page.locator("[data-pool-card]").get_attribute("class")
     assert page.evaluate("window.__notReloaded") is True
     assert page.csp_violations == []

@@ -60,6 +60,17 @@ def test_pool_status_follows_the_threshold(client, tenant, allocate, manager):
     data = json.loads(client.get("/manage/pool.json").content)
     assert (data["balance"], data["balance_display"], data["status_label"]) == (150, "150", "Ready")
     assert data["tenant_name"] == "Triton Energy"
+    assert (data["delegated_display"], data["wallets_display"]) == ("0", "0")
+
+
+def test_pool_json_counts_what_left_the_pool(client, funded_lead, manager, employee, award):
+    award(manager, employee, 1_500)
+    client.force_login(manager)
+    data = json.loads(client.get("/manage/pool.json").content)
+    assert data["balance"] == 38_500
+    assert (data["delegated_outstanding"], data["delegated_display"]) == (10_000, "10,000")
+    assert (data["wallets_outstanding"], data["wallets_display"]) == (1_500, "1,500")
+    assert data["message"] == "Ready to distribute. You have 38,500 points available."
 
 
 def test_lead_sees_own_budget_but_not_the_pool_or_delegation(client, funded_lead):
