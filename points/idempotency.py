@@ -94,7 +94,11 @@ def _claim(user: User, scope: str, key: str, request_fingerprint: str) -> tuple[
         return record, None
     except IntegrityError:
         pass
-    existing = IdempotencyRecord.objects.get(user=user, scope=scope, key=key)
+    existing = IdempotencyRecord.objects.filter(user=user, scope=scope, key=key).first()
+    if existing is None:
+        # The winner's claim vanished between our insert and this read: its operation
+        # failed and released the key. Nothing ran for us; the client retries.
+        raise IdempotencyConflictError("A request with this Idempotency-Key is still in progress. Retry shortly.")
     if existing.fingerprint != request_fingerprint:
         raise IdempotencyReuseError("This Idempotency-Key was already used with a different request body.")
     if existing.state == IdempotencyRecord.State.DONE:

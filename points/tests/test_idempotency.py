@@ -158,3 +158,17 @@ def test_purge_expired_deletes_only_old_completed_records(manager):
     assert purge_expired(now=now) == 1
     assert not IdempotencyRecord.objects.filter(pk=old_done.pk).exists()
     assert sorted(IdempotencyRecord.objects.values_list("key", flat=True)) == ["fresh", "running"]
+
+
+def test_a_claim_released_while_we_looked_answers_409_not_a_crash(award_op, manager, employee, monkeypatch):
+    """The winner of the key failed and deleted its claim between our failed insert and our read."""
+    from django.db import IntegrityError
+
+    def lost_the_insert_race(**kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(IdempotencyRecord.objects, "create", lost_the_insert_race)
+    with pytest.raises(IdempotencyConflictError):
+        _run(manager, award_op())
+    assert award_op.runs == []
+    assert wallet_balance(employee) == 0
