@@ -289,3 +289,38 @@ def test_locks_take_only_their_own_rows(funded_lead, manager, platform_admin, fu
     recall_lock, clawback_lock = locking
     assert '"users"' not in recall_lock and recall_lock.endswith('FOR UPDATE OF "lead_budgets"'), recall_lock
     assert clawback_lock.endswith("FOR NO KEY UPDATE"), clawback_lock
+
+
+def test_the_last_items_of_a_reward_go_to_exactly_as_many_redeemers(funded_tenant, manager):
+    threads, stock = 12, 3
+    people = [UserFactory(tenant=funded_tenant, password=None) for _ in range(threads)]
+    for person in people:
+        recognition_create(giver=manager, recipient_ids=[person.pk], points=500, message="Budget")
+    reward = reward_create(actor=manager, name="Headphones", points_cost=400, stock=stock)
+
+    results = run_together(threads, lambda i: redemption_create(user=people[i], reward_id=reward.pk))
+
+    assert Counter(kind for kind, _ in results) == {"ok": stock, "refused": threads - stock}, results
+    assert {value for kind, value in results if kind == "refused"} == {"out_of_stock"}
+    reward.refresh_from_db()
+    assert reward.stock == 0
+    assert sorted(wallet_balance(p) for p in people) == [100] * stock + [500] * (threads - stock)
+    assert Redemption.objects.filter(status="ISSUED").count() == stock
+    assert_reconciled()
+
+
+def test_a_redemption_refunded_from_many_threads_is_refunded_once(funded_tenant, manager, employee):
+    threads = 10
+    recognition_create(giver=manager, recipient_ids=[employee.pk], points=500, message="Budget")
+    reward = reward_create(actor=manager, name="Mug", points_cost=300, stock=1)
+    redemption = redemption_create(user=employee, reward_id=reward.pk).redemption
+
+    results = run_together(threads, lambda i: redemption_refund(actor=manager, redemption_id=redemption.pk))
+
+    assert Counter(kind for kind, _ in results) == {"ok": 1, "refused": threads - 1}, results
+    assert {value for kind, value in results if kind == "refused"} == {"already_refunded"}
+    assert wallet_balance(employee) == 500
+    reward.refresh_from_db()
+    assert reward.stock == 1
+    assert WalletLedger.objects.filter(source="REFUND").count() == 1
+    assert_reconciled()
