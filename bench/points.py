@@ -163,14 +163,18 @@ def statements_per_award(manager_id, recipient_id) -> list[str]:
     return [q["sql"] for q in ctx.captured_queries]
 
 
-def cpu_per_award(manager_id, recipient_ids, calls: int) -> tuple[float, float | None]:
-    """Client and server CPU milliseconds per award, one call at a time.
+def cpu_per_award(manager_id, recipient_ids, calls: int) -> tuple[float, float | None, float]:
+    """Client and server CPU milliseconds per award, one call at a time, and the
+    median time the pool row stays locked (from its UPDATE to the end of COMMIT).
 
-    Unlike throughput, CPU time hardly moves when other work shares the machine,
+    CPU time moves far less than throughput when other work shares the machine,
     so it says where an award's time goes even on a noisy run. The server side
     is read from /proc for the session's backend, when PostgreSQL runs here.
+    The lock hold bounds one pool: at most 1000 / hold_ms awards per second.
     """
-    from django.db import connection
+    import statistics
+
+    from django.db import connection, transaction
 
     from bench.load import MESSAGE
     from recognition.services import recognition_create
@@ -195,7 +199,20 @@ def cpu_per_award(manager_id, recipient_ids, calls: int) -> tuple[float, float |
     client = (time.process_time() - client0) / calls * 1000
     server1 = backend_cpu()
     server = None if server0 is None or server1 is None else (server1 - server0) / calls * 1000
-    return client, server
+
+    holds: list[float] = []
+
+    def pool_lock_timer(execute, sql, params, many, context):
+        if sql.lstrip().startswith("UPDATE tenants SET points_allocation_balance"):
+            locked_at = time.perf_counter()
+            transaction.on_commit(lambda: holds.append((time.perf_counter() - locked_at) * 1000))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(pool_lock_timer):
+        for i in range(min(calls, 200)):
+            recipient = recipient_ids[(calls + i) % len(recipient_ids)]
+            recognition_create(giver=manager, recipient_ids=[recipient], points=1, message=MESSAGE)
+    return client, server, statistics.median(holds)
 
 
 def phase_service(run: Run) -> None:
@@ -206,8 +223,9 @@ def phase_service(run: Run) -> None:
     t = bench_tenant("svc", members=c.recipients, pool=1_000_000_000)
     statements = statements_per_award(t.manager_id, t.member_ids[0])
     run.figures["statements_per_award"] = len(statements)
-    client_ms, server_ms = cpu_per_award(t.manager_id, t.member_ids, calls=150 if c.quick else 500)
+    client_ms, server_ms, hold_ms = cpu_per_award(t.manager_id, t.member_ids, calls=150 if c.quick else 500)
     run.figures["cpu_ms_per_award"] = {"client": round(client_ms, 2), "server": server_ms and round(server_ms, 2)}
+    run.figures["pool_lock_hold_ms"] = round(hold_ms, 3)
     run.say(f"service: {c.clients} processes × recognition_create for {c.duration} s ({len(statements)} statements)")
     with timed(run, "service"):
         result = run_service(
@@ -410,7 +428,14 @@ def table(run: Run) -> str:
     width = max(len(r[0]) for r in rows)
     lines = [f"{'figure':<{width}}  {'value':>22}  {'ratio':>6}  target", "-" * (width + 46)]
     lines += [f"{name:<{width}}  {value!s:>22}  {r:>6}  {target}" for name, value, r, target in rows]
-    keys = ("statements_per_award", "cpu_ms_per_award", "http_workers", "http_trials", "http_worker_cpu_ms_per_award")
+    keys = (
+        "statements_per_award",
+        "cpu_ms_per_award",
+        "pool_lock_hold_ms",
+        "http_workers",
+        "http_trials",
+        "http_worker_cpu_ms_per_award",
+    )
     extra = {k: f[k] for k in keys if k in f}
     if extra:
         lines.append("details: " + ", ".join(f"{k} {v}" for k, v in extra.items()))
