@@ -134,7 +134,8 @@ def phase_pgbench(run: Run, server: Server) -> None:
     c = run.config
     run.say(f"pgbench: TPC-B-like, scale 1, {c.clients} clients, {c.duration} s, prepared …")
     with timed(run, "pgbench"):
-        run.figures["pgbench_tps"] = pgbench_tps(server, dbname=PGBENCH_DB, clients=c.clients, duration=c.duration)
+        tps = pgbench_tps(server, dbname=PGBENCH_DB, clients=c.clients, duration=c.duration)
+        run.figures["pgbench_tps"] = round(tps, 1)
     server.drop(PGBENCH_DB)
 
 
