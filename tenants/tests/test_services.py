@@ -31,7 +31,9 @@ def test_bad_currency_is_refused(db):
 
 
 def test_user_email_is_unique_and_lowercased(tenant):
-    user = user_create(email="Asha@Example.TEST", full_name="Asha", role=Role.EMPLOYEE, password=PASSWORD, tenant=tenant)
+    user = user_create(
+        email="Asha@Example.TEST", full_name="Asha", role=Role.EMPLOYEE, password=PASSWORD, tenant=tenant
+    )
     assert user.email == "asha@example.test"
     with pytest.raises(DomainError) as exc:
         user_create(email="asha@example.test", full_name="Other", role=Role.EMPLOYEE, password=PASSWORD, tenant=tenant)
