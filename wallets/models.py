@@ -82,6 +82,8 @@ class WalletLedger(models.Model):
         indexes = [
             models.Index(fields=["wallet", "-entry_no"], name="ledger_wallet_entry_idx"),
             models.Index(fields=["tenant", "-created_at"], name="ledger_tenant_created_idx"),
+            # The console lists the whole ledger newest first (no tenant filter).
+            models.Index(fields=["-created_at", "-entry_no"], name="ledger_created_idx"),
             models.Index(fields=["recognition"], name="ledger_recognition_idx"),
         ]
         constraints = [
