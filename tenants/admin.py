@@ -231,7 +231,7 @@ class UserAdmin(ServiceErrorsMixin, PlatformAdminMixin, DjangoUserAdmin):
         if plain:
             User.objects.filter(pk=obj.pk).update(**{name: data[name] for name in plain})
         if "role" in form.changed_data:
-            user_change_role(user=current, role=data["role"])
+            user_change_role(user=current, role=data["role"], actor=request.user)
         if "is_active" in form.changed_data:
             user_set_active(user=current, is_active=data["is_active"], actor=request.user)
 

@@ -214,7 +214,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         # Both changes or neither: each service is atomic, this joins them.
         with transaction.atomic():
             if "role" in data and data["role"] != user.role:
-                services.user_change_role(user=user, role=data["role"])
+                services.user_change_role(user=user, role=data["role"], actor=request.user)
             if "is_active" in data and data["is_active"] != user.is_active:
                 services.user_set_active(user=user, is_active=data["is_active"], actor=request.user)
         return Response(UserOutput(user).data)

@@ -110,11 +110,14 @@ def user_create(
     return user
 
 
-def user_change_role(*, user: User, role: str) -> User:
+def user_change_role(*, user: User, role: str, actor: User | None = None) -> User:
     """Change a tenant member's role. A lead keeps its budget row; one that still
-    holds points must have them recalled first, so no points are stranded."""
+    holds points must have them recalled first, so no points are stranded.
+    Nobody changes their own role (a manager could otherwise leave the tenant unmanaged)."""
     from points.models import LeadBudget
 
+    if actor is not None and actor.pk == user.pk:
+        raise PermissionDeniedError("You cannot change your own role.")
     if user.tenant_id is None or role not in [r.value for r in TENANT_ROLES]:
         raise DomainError("Only tenant members change between tenant roles.", code="invalid_role")
     with transaction.atomic():

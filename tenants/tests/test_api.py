@@ -348,14 +348,14 @@ def test_a_lead_holding_budget_cannot_be_demoted(manager, funded_lead):
     assert (funded_lead.role, funded_lead.is_active) == ("tenant_lead", True)
 
 
-def test_role_and_activity_change_together_or_not_at_all(manager, funded_lead, lead):
-    # is_active is applied after the role: a refused self-deactivation rolls the role change back.
-    response = client_for(manager).patch(f"{USERS}{manager.pk}/", {"role": "tenant_lead", "is_active": False})
-    assert response.status_code == 403
-    assert response.json() == {"detail": "You cannot deactivate yourself.", "code": "permission_denied"}
-    manager.refresh_from_db()
-    assert (manager.role, manager.is_active) == ("tenant_manager", True)
-    assert not LeadBudget.objects.filter(lead=manager).exists()
+def test_role_and_activity_change_together_or_not_at_all(manager, funded_lead):
+    # The role change is refused (the lead still holds budget), so the deactivation is not applied either.
+    response = client_for(manager).patch(f"{USERS}{funded_lead.pk}/", {"role": "employee", "is_active": False})
+    assert response.status_code == 400
+    assert response.json()["code"] == "lead_budget_not_empty"
+    funded_lead.refresh_from_db()
+    assert (funded_lead.role, funded_lead.is_active) == ("tenant_lead", True)
+    assert LeadBudget.objects.get(lead=funded_lead).balance == 10_000
 
 
 def test_manager_deactivates_and_reactivates_a_user(manager, employee, password):
@@ -440,3 +440,15 @@ def test_delegated_points_stay_with_a_deactivated_lead(manager, funded_lead):
 def test_users_of_a_role_are_listed_for_a_platform_filter(platform_admin, manager, lead):
     response = client_for(platform_admin).get(USERS, {"role": Role.TENANT_LEAD})
     assert [u["id"] for u in response.json()["results"]] == [str(lead.pk)]
+
+
+def test_a_manager_cannot_demote_themselves_over_the_api(manager):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(manager)
+    response = client.patch(f"/api/v1/users/{manager.pk}/", {"role": "employee"}, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    manager.refresh_from_db()
+    assert manager.role == "tenant_manager"

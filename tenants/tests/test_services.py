@@ -84,3 +84,10 @@ def test_suspend_and_reactivate(tenant):
     tenant_set_status(tenant=tenant, status="ACTIVE")
     tenant.refresh_from_db()
     assert tenant.status == "ACTIVE"
+
+
+def test_nobody_changes_their_own_role(manager):
+    with pytest.raises(PermissionDeniedError):
+        user_change_role(user=manager, role=Role.EMPLOYEE, actor=manager)
+    manager.refresh_from_db()
+    assert manager.role == Role.TENANT_MANAGER
