@@ -6,11 +6,10 @@ installs it). Each test signs in through the login form like a person would.
 
 import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
+from perksu.testing import needs_chromium
 from points.models import LeadBudget
 from recognition.models import Recognition
 from recognition.services import recognition_create
@@ -22,29 +21,11 @@ from wallets.services import redemption_create, reward_create
 # tests make between browser steps are safe (nothing else uses this thread).
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)),
-        reason=f"no Chromium at {CHROMIUM}: apt-get install -y chromium (Playwright's own download does not work here)",
-    ),
+    needs_chromium,
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

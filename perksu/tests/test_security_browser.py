@@ -6,38 +6,19 @@ beyond 'self' — and why — is in perksu/security.py (PATH_EXCEPTIONS).
 """
 
 import os
-import shutil
-from pathlib import Path
 
 import pytest
 
+from perksu.testing import needs_chromium
 from tenants.tests.factories import LeadFactory, UserFactory
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)),
-        reason=f"no Chromium at {CHROMIUM}: apt-get install -y chromium (Playwright's own download does not work here)",
-    ),
+    needs_chromium,
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
+from perksu.testing import run_together
 from points.idempotency import fingerprint
 from points.models import AllocationLog, DelegationLog, IdempotencyRecord
 from points.reconcile import reconcile
@@ -172,28 +170,6 @@ def test_a_bad_key_is_refused(manager, employee, funded_tenant, key):
     assert books() == before
 
 
-def _run_together(n: int, request) -> list:
-    """Run `request(i)` in `n` threads released together at a barrier; each closes its connection."""
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def worker(i):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = request(i)
-        except Exception as exc:  # reported by the assertions below
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 def _seed_world():
     """Committed rows for threaded tests: a tenant with 50,000 points, a manager and an employee."""
     from points.services import tenant_allocate
@@ -217,7 +193,7 @@ def test_concurrent_duplicates_move_points_once():
         response = client.post(AWARD, body, format="json", HTTP_IDEMPOTENCY_KEY="double-click")
         return response.status_code, response.json(), response.get("Idempotent-Replayed")
 
-    results = _run_together(8, send)
+    results = run_together(8, send)
     assert all(isinstance(r, tuple) for r in results), results
     statuses = sorted(r[0] for r in results)
     assert set(statuses) <= {200, 409}, statuses
@@ -243,7 +219,7 @@ def test_concurrent_awards_never_overdraw_the_pool():
         response = client.post(AWARD, award_body(employee, 15_000), format="json", HTTP_IDEMPOTENCY_KEY=f"k{i}")
         return response.status_code, response.json()
 
-    results = _run_together(8, send)
+    results = run_together(8, send)
     assert all(isinstance(r, tuple) for r in results), results
     assert sorted(r[0] for r in results) == [200] * 3 + [400] * 5
     assert {r[1]["code"] for r in results if r[0] == 400} == {"insufficient_balance"}

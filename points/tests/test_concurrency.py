@@ -18,6 +18,7 @@ from django.db import IntegrityError, OperationalError, connection
 from django.db.models import QuerySet, Sum
 
 from perksu.errors import DomainError
+from perksu.testing import run_together
 from points.idempotency import fingerprint, run_idempotent
 from points.models import IdempotencyRecord
 from points.services import lead_delegate, lead_recall, tenant_allocate, tenant_clawback
@@ -33,33 +34,18 @@ from .books import assert_reconciled, pool, wallet_balance
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def run_together(count: int, work: Callable[[int], object], *, timeout: float = 60) -> list[tuple[str, object]]:
-    """Run `work(i)` in `count` threads started at one barrier.
+def race(count: int, work: Callable[[int], object], *, timeout: float = 60) -> list[tuple[str, object]]:
+    """`run_together`, each outcome classified: ("ok", result), ("refused", DomainError code)
+    or ("error", repr of any other exception)."""
 
-    Returns one `(kind, value)` per thread: ("ok", result), ("refused", DomainError
-    code) or ("error", repr of any other exception).
-    """
-    barrier = threading.Barrier(count)
-    results: list[tuple[str, object]] = [("error", "did not run")] * count
+    def outcome(result: object) -> tuple[str, object]:
+        if isinstance(result, DomainError):
+            return ("refused", result.code)
+        if isinstance(result, BaseException):
+            return ("error", repr(result))
+        return ("ok", result)
 
-    def target(i: int) -> None:
-        try:
-            barrier.wait(timeout=timeout)
-            results[i] = ("ok", work(i))
-        except DomainError as exc:
-            results[i] = ("refused", exc.code)
-        except BaseException as exc:
-            results[i] = ("error", repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout + 30)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    return results
+    return [outcome(r) for r in run_together(count, work, timeout=timeout)]
 
 
 def test_awards_racing_for_one_pool(tenant, allocate, manager):
@@ -68,7 +54,7 @@ def test_awards_racing_for_one_pool(tenant, allocate, manager):
     allocate(tenant, points * covered)
     people = [UserFactory(tenant=tenant, password=None) for _ in range(threads)]
 
-    results = run_together(
+    results = race(
         threads,
         lambda i: recognition_create(giver=manager, recipient_ids=[people[i].pk], points=points, message="Race"),
     )
@@ -100,7 +86,7 @@ def test_awards_racing_into_one_wallet_are_all_kept(tenant, allocate, manager, e
         lead_delegate(actor=manager, lead_id=lead.pk, amount=1_000)
     givers = [manager] * (threads - len(leads)) + leads
 
-    results = run_together(
+    results = race(
         threads,
         lambda i: recognition_create(giver=givers[i], recipient_ids=[employee.pk], points=points, message="Same"),
     )
@@ -137,7 +123,7 @@ def test_without_the_wallet_lock_concurrent_awards_would_lose_updates(tenant, al
 
     monkeypatch.setattr(QuerySet, "bulk_create", bulk_create_after_everyone_read)
 
-    results = run_together(
+    results = race(
         threads,
         lambda i: recognition_create(giver=manager, recipient_ids=[employee.pk], points=points, message="No lock"),
     )
@@ -166,7 +152,7 @@ def test_one_idempotency_key_from_many_threads_moves_points_once(funded_tenant, 
             user=manager, scope="award", key="double-click", request_fingerprint=fingerprint({"p": 250}), operation=op
         )
 
-    results = run_together(threads, send)
+    results = race(threads, send)
 
     outcomes = [value for kind, value in results if kind == "ok"]
     fresh = [o for o in outcomes if not o.replayed]
@@ -220,7 +206,7 @@ def test_mixed_race_never_deadlocks_and_reconciles(tenant, allocate, platform_ad
             with lock:
                 tally[(ROLE_NAMES[role], outcome)] += 1
 
-    results = run_together(16, loop)
+    results = race(16, loop)
     assert not faults, faults[:3]
     assert all(kind == "ok" for kind, _ in results), [v for k, v in results if k != "ok"][:3]
     assert sum(n for (role, outcome), n in tally.items() if outcome == "ok") > 50, tally
@@ -298,7 +284,7 @@ def test_the_last_items_of_a_reward_go_to_exactly_as_many_redeemers(funded_tenan
         recognition_create(giver=manager, recipient_ids=[person.pk], points=500, message="Budget")
     reward = reward_create(actor=manager, name="Headphones", points_cost=400, stock=stock)
 
-    results = run_together(threads, lambda i: redemption_create(user=people[i], reward_id=reward.pk))
+    results = race(threads, lambda i: redemption_create(user=people[i], reward_id=reward.pk))
 
     assert Counter(kind for kind, _ in results) == {"ok": stock, "refused": threads - stock}, results
     assert {value for kind, value in results if kind == "refused"} == {"out_of_stock"}
@@ -315,7 +301,7 @@ def test_a_redemption_refunded_from_many_threads_is_refunded_once(funded_tenant,
     reward = reward_create(actor=manager, name="Mug", points_cost=300, stock=1)
     redemption = redemption_create(user=employee, reward_id=reward.pk).redemption
 
-    results = run_together(threads, lambda i: redemption_refund(actor=manager, redemption_id=redemption.pk))
+    results = race(threads, lambda i: redemption_refund(actor=manager, redemption_id=redemption.pk))
 
     assert Counter(kind for kind, _ in results) == {"ok": 1, "refused": threads - 1}, results
     assert {value for kind, value in results if kind == "refused"} == {"already_refunded"}

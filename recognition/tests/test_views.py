@@ -2,13 +2,12 @@
 
 import html
 import re
-import threading
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from perksu.pages import IN_PROGRESS, REPLAYED, REUSED
+from perksu.testing import run_together
 from points.models import LeadBudget
 from recognition.models import Recognition
 from tenants.models import Tenant
@@ -216,23 +215,11 @@ def test_two_simultaneous_posts_of_one_form_award_once(funded_tenant, manager, e
     """A double click that reaches the server twice at the same moment: one award, the
     other request replays it or is told the form is already being processed."""
     data = {"recipients": [str(employee.pk)], "points": "250", "message": "Twice?", "form_token": "race"}
-    barrier = threading.Barrier(4)
-    seen: list[str] = []
-
-    def submit():
-        client = Client()
+    clients = [Client() for _ in range(4)]
+    for client in clients:
         client.force_login(manager)
-        barrier.wait()
-        try:
-            seen.extend(texts(client.post("/recognize/", data)))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=submit) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = run_together(4, lambda i: clients[i].post("/recognize/", data))
+    seen = [text for response in responses for text in texts(response)]
     assert balance(employee) == 250
     assert pool(funded_tenant) == 49_750
     assert Recognition.objects.filter(receiver=employee).count() == 1

@@ -407,30 +407,17 @@ def test_allocate_and_clawback_tokens_are_separate_scopes(console, funded_tenant
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_double_submit_moves_points_once(platform_admin, tenant):
-    """Two submits of one allocate form racing on two connections: the points move once."""
-    import threading
-
-    from django.db import close_old_connections
+    """Four submits of one allocate form racing on their own connections: the points move once."""
     from django.test import Client
 
-    barrier = threading.Barrier(4)
-    responses = []
+    from perksu.testing import run_together
 
-    def submit():
-        try:
-            client = Client()
-            client.force_login(platform_admin)
-            barrier.wait()
-            responses.append(client.post(url(tenant, "allocate"), {"amount": "2500", "token": "tok-race"}))
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=submit) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    clients = [Client() for _ in range(4)]
+    for client in clients:
+        client.force_login(platform_admin)
+    responses = run_together(
+        4, lambda i: clients[i].post(url(tenant, "allocate"), {"amount": "2500", "token": "tok-race"})
+    )
 
     assert pool(tenant) == 2_500
     assert AllocationLog.objects.filter(tenant=tenant).count() == 1

@@ -6,12 +6,10 @@ connection and all start together at a barrier.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
+from perksu.testing import run_together
 from points.idempotency import fingerprint
 from points.models import IdempotencyRecord
 from points.reconcile import reconcile
@@ -31,27 +29,6 @@ def client_for(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(User.objects.get(pk=user.pk))
     return client
-
-
-def run_together(n: int, request) -> list:
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def worker(i):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = request(i)
-        except Exception as exc:  # reported by the assertions below
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def seed(members: int):
