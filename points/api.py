@@ -9,12 +9,6 @@ slash, as the seed's clients send them without one.
 
 from __future__ import annotations
 
-import datetime as dt
-from uuid import UUID
-
-from django.db.models import Q, Sum
-from django.db.models.functions import Coalesce
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
@@ -22,7 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from perksu.api.fields import AmountField, IdField, OptionalAmountField, StrictInput
+from perksu.api.fields import valid
 from perksu.api.permissions import (
     IsManager,
     IsManagerOrLead,
@@ -30,282 +24,37 @@ from perksu.api.permissions import (
     IsManagerOrPlatform,
     IsPlatformAdmin,
 )
-from perksu.api.schema import ERROR_RESPONSES, MONEY_ERROR_RESPONSES
+from perksu.api.schema import ERROR_RESPONSES, IDEMPOTENCY_KEY, MONEY_ERROR_RESPONSES
 from perksu.api.viewsets import TenantScopedViewSet, money_response
-from recognition.models import Recognition
-from recognition.services import MAX_MESSAGE_LENGTH, recognition_create, recognition_distribute
-from tenants.models import TENANT_ROLES, Tenant
-from wallets.models import WalletLedger
+from recognition.services import recognition_create, recognition_distribute
+from tenants.models import Tenant
 
 from . import services
 from .filters import AllocationLogFilter, BillingLogFilter, DelegationLogFilter, LeadBudgetFilter
 from .models import AllocationLog, DelegationLog, LeadBudget, PlatformBillingLog
-from .selectors import Liability, RollForward, liabilities, pool_stats
-
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="Optional, 1–255 characters. Repeating the same key with the same body replays the stored response "
-    "(header `Idempotent-Replayed: true`) and moves nothing twice; another body → 422; while the first request "
-    "is still running → 409.",
+from .selectors import Liability, RollForward, liabilities, pool_stats, roll_forwards
+from .serializers import (
+    AllocateInput,
+    AllocateOutput,
+    AllocationLogOutput,
+    AwardInput,
+    AwardOutput,
+    BillingLogOutput,
+    ClawbackInput,
+    ClawbackOutput,
+    DelegateInput,
+    DelegateOutput,
+    DelegationLogOutput,
+    DistributeInput,
+    DistributeOutput,
+    LeadBudgetOutput,
+    LiabilityOutput,
+    LiabilityQuery,
+    RecallInput,
+    RecallOutput,
+    StatsOutput,
+    StatsQuery,
 )
-NOTE_LENGTH = 500
-
-
-def _valid(serializer_class: type[serializers.Serializer], data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-class FundingSourceField(serializers.ChoiceField):
-    """`POOL` or `LEAD_BUDGET` (case-insensitive); omitted → the seed's rule picks one."""
-
-    def __init__(self, **kwargs):
-        sources = [Recognition.FundingSource.POOL, Recognition.FundingSource.LEAD_BUDGET]
-        super().__init__(choices=[(s.value, s.label) for s in sources], **kwargs)
-
-    def to_internal_value(self, data):
-        return super().to_internal_value(data.upper() if isinstance(data, str) else data)
-
-
-# --- Input ---------------------------------------------------------------------------------------------------------
-
-
-class AllocateInput(StrictInput):
-    tenant_id = IdField()
-    amount = AmountField()
-    reference_note = serializers.CharField(max_length=NOTE_LENGTH, required=False, allow_blank=True, default="")
-    currency = serializers.RegexField(
-        r"^[A-Za-z]{3}$", required=False, help_text="ISO 4217; must be the tenant's billing currency if given."
-    )
-
-
-class DelegateInput(StrictInput):
-    lead_id = IdField()
-    amount = AmountField()
-    delegation_note = serializers.CharField(max_length=NOTE_LENGTH, required=False, allow_blank=True, default="")
-
-
-class RecallInput(StrictInput):
-    lead_id = IdField()
-    amount = OptionalAmountField(help_text="Omitted: the lead's whole budget.")
-    note = serializers.CharField(max_length=NOTE_LENGTH, required=False, allow_blank=True, default="")
-
-
-class AwardInput(StrictInput):
-    to_user_id = IdField()
-    amount = AmountField()
-    recognition_message = serializers.CharField(max_length=MAX_MESSAGE_LENGTH)
-    funding_source = FundingSourceField(
-        required=False, help_text="Omitted: the pool if you are a manager and it covers the award, else your budget."
-    )
-
-
-class DistributeInput(StrictInput):
-    amount_per_user = AmountField()
-    recognition_message = serializers.CharField(max_length=MAX_MESSAGE_LENGTH)
-    roles = serializers.ListField(
-        child=serializers.ChoiceField(choices=[(r.value, r.label) for r in TENANT_ROLES]),
-        required=False,
-        allow_empty=False,
-        max_length=len(TENANT_ROLES),
-        help_text="Only members with these roles (omitted: every active member except you).",
-    )
-
-
-class ClawbackInput(StrictInput):
-    reason = serializers.CharField(max_length=NOTE_LENGTH)
-    amount = OptionalAmountField(help_text="Omitted: the whole pool (delegated budgets and wallets are never touched).")
-
-
-class StatsQuery(serializers.Serializer):
-    tenant_id = serializers.UUIDField(required=False)
-
-
-class LiabilityQuery(serializers.Serializer):
-    """`?tenant_id=` (platform), `?from=YYYY-MM-DD&to=YYYY-MM-DD` (inclusive) for the roll-forward."""
-
-    def get_fields(self):
-        # `from` is a Python keyword, so the fields are named here rather than as attributes.
-        return {
-            "tenant_id": serializers.UUIDField(required=False),
-            "from": serializers.DateField(required=False),
-            "to": serializers.DateField(required=False),
-        }
-
-    def validate(self, attrs):
-        date_from, date_to = attrs.get("from"), attrs.get("to")
-        if (date_from is None) != (date_to is None):
-            missing = "to" if date_to is None else "from"
-            raise serializers.ValidationError({missing: ["Give both `from` and `to` (YYYY-MM-DD) for a roll-forward."]})
-        if date_from and date_from > date_to:
-            raise serializers.ValidationError({"to": ["`to` must not be before `from`."]})
-        return attrs
-
-
-# --- Output --------------------------------------------------------------------------------------------------------
-
-
-class AllocateOutput(serializers.Serializer):
-    success = serializers.BooleanField()
-    tenant_id = serializers.UUIDField()
-    amount_allocated = serializers.IntegerField()
-    new_allocation_balance = serializers.IntegerField()
-    currency = serializers.CharField()
-    allocation_log_id = serializers.UUIDField()
-    platform_log_id = serializers.UUIDField()
-
-
-class StatsOutput(serializers.Serializer):
-    tenant_id = serializers.UUIDField()
-    tenant_name = serializers.CharField()
-    points_allocation_balance = serializers.IntegerField()
-    currency = serializers.CharField()
-    currency_label = serializers.CharField()
-    status = serializers.ChoiceField(choices=Tenant.Status.choices, help_text="The tenant's status.")
-    balance_status = serializers.ChoiceField(choices=["ready", "low", "empty"])
-    message = serializers.CharField()
-    low_balance_threshold = serializers.IntegerField()
-    delegated_outstanding = serializers.IntegerField(help_text="Σ lead budgets.")
-    wallets_outstanding = serializers.IntegerField(help_text="Σ employees' wallets.")
-
-
-class DelegateOutput(serializers.Serializer):
-    success = serializers.BooleanField()
-    tenant_id = serializers.UUIDField()
-    lead_id = serializers.UUIDField()
-    amount_delegated = serializers.IntegerField()
-    lead_new_balance = serializers.IntegerField()
-    tenant_remaining_balance = serializers.IntegerField()
-    delegation_log_id = serializers.UUIDField()
-
-
-class RecallOutput(serializers.Serializer):
-    success = serializers.BooleanField()
-    tenant_id = serializers.UUIDField()
-    lead_id = serializers.UUIDField()
-    amount_recalled = serializers.IntegerField()
-    lead_new_balance = serializers.IntegerField()
-    tenant_remaining_balance = serializers.IntegerField()
-    delegation_log_id = serializers.UUIDField()
-
-
-class AwardOutput(serializers.Serializer):
-    success = serializers.BooleanField()
-    tenant_id = serializers.UUIDField()
-    to_user_id = serializers.UUIDField()
-    amount_awarded = serializers.IntegerField()
-    recipient_new_wallet_balance = serializers.IntegerField()
-    tenant_remaining_pool = serializers.IntegerField()
-    lead_remaining_budget = serializers.IntegerField(allow_null=True, help_text="Set when the lead budget paid.")
-    funding_source = serializers.ChoiceField(choices=["POOL", "LEAD_BUDGET"])
-    recognition_id = serializers.UUIDField()
-    ledger_entry_id = serializers.UUIDField()
-
-
-class DistributeOutput(serializers.Serializer):
-    success = serializers.BooleanField()
-    tenant_id = serializers.UUIDField()
-    recipients = serializers.IntegerField()
-    amount_per_user = serializers.IntegerField()
-    total_awarded = serializers.IntegerField()
-    tenant_remaining_pool = serializers.IntegerField()
-    group_id = serializers.UUIDField()
-
-
-class ClawbackOutput(serializers.Serializer):
-    success = serializers.BooleanField()
-    tenant_id = serializers.UUIDField()
-    amount_clawed_back = serializers.IntegerField()
-    new_balance = serializers.IntegerField()
-    platform_log_id = serializers.UUIDField()
-    allocation_log_id = serializers.UUIDField()
-    reason = serializers.CharField()
-
-
-class AllocationLogOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    tenant_id = serializers.UUIDField()
-    tenant_name = serializers.CharField(source="tenant.name")
-    kind = serializers.ChoiceField(choices=AllocationLog.Kind.choices)
-    amount = serializers.IntegerField()
-    balance_after = serializers.IntegerField(help_text="The tenant pool after this movement.")
-    reference_note = serializers.CharField()
-    actor_id = serializers.UUIDField(allow_null=True)
-    actor_name = serializers.CharField(source="actor.full_name", allow_null=True)
-    created_at = serializers.DateTimeField()
-
-
-class BillingLogOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    tenant_id = serializers.UUIDField()
-    tenant_name = serializers.CharField(source="tenant.name")
-    allocation_log_id = serializers.UUIDField()
-    transaction_type = serializers.ChoiceField(choices=PlatformBillingLog.TransactionType.choices)
-    amount = serializers.IntegerField()
-    currency = serializers.CharField()
-    reference_note = serializers.CharField()
-    admin_id = serializers.UUIDField(allow_null=True)
-    admin_email = serializers.CharField(source="admin.email", allow_null=True)
-    created_at = serializers.DateTimeField()
-
-
-class DelegationLogOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    tenant_id = serializers.UUIDField()
-    lead_id = serializers.UUIDField()
-    lead_name = serializers.CharField(source="lead.full_name")
-    kind = serializers.ChoiceField(choices=DelegationLog.Kind.choices)
-    amount = serializers.IntegerField()
-    pool_balance_after = serializers.IntegerField()
-    lead_balance_after = serializers.IntegerField()
-    note = serializers.CharField()
-    actor_id = serializers.UUIDField(allow_null=True)
-    actor_name = serializers.CharField(source="actor.full_name", allow_null=True)
-    created_at = serializers.DateTimeField()
-
-
-class LeadBudgetOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    tenant_id = serializers.UUIDField()
-    lead_id = serializers.UUIDField()
-    lead_name = serializers.CharField(source="lead.full_name")
-    lead_email = serializers.EmailField(source="lead.email")
-    lead_is_active = serializers.BooleanField(source="lead.is_active")
-    balance = serializers.IntegerField()
-
-
-class RollForwardOutput(serializers.Serializer):
-    date_from = serializers.DateField()
-    date_to = serializers.DateField()
-    opening = serializers.IntegerField()
-    allocated = serializers.IntegerField()
-    clawed_back = serializers.IntegerField()
-    redeemed = serializers.IntegerField()
-    refunded = serializers.IntegerField()
-    closing = serializers.IntegerField(help_text="opening + allocated − clawed_back − redeemed + refunded.")
-
-
-class LiabilityOutput(serializers.Serializer):
-    id = serializers.UUIDField(source="tenant_id", help_text="The tenant's id.")
-    tenant_id = serializers.UUIDField()
-    tenant_name = serializers.CharField()
-    tenant_slug = serializers.CharField()
-    currency = serializers.CharField()
-    point_value = serializers.DecimalField(max_digits=12, decimal_places=4, help_text="Value of one point.")
-    pool = serializers.IntegerField()
-    lead_budgets = serializers.IntegerField()
-    wallets = serializers.IntegerField()
-    outstanding = serializers.IntegerField(help_text="pool + lead_budgets + wallets.")
-    value = serializers.DecimalField(
-        max_digits=None, decimal_places=2, help_text="outstanding × point_value, in `currency` (a decimal string)."
-    )
-    roll_forward = RollForwardOutput(allow_null=True, help_text="With `?from=&to=` only.")
-
-
-# --- The seed's verb-style endpoints -------------------------------------------------------------------------------
 
 
 class PointsViewSet(TenantScopedViewSet):
@@ -330,7 +79,7 @@ class PointsViewSet(TenantScopedViewSet):
         throttle_scope="money",
     )
     def allocate_to_tenant(self, request):
-        data = _valid(AllocateInput, request.data)
+        data = valid(AllocateInput, request.data)
 
         def operation():
             result = services.tenant_allocate(
@@ -370,7 +119,7 @@ class PointsViewSet(TenantScopedViewSet):
     )
     def tenant_allocation_stats(self, request):
         if request.user.is_platform_admin:
-            query = _valid(StatsQuery, request.query_params)
+            query = valid(StatsQuery, request.query_params)
             if "tenant_id" not in query:
                 raise serializers.ValidationError({"tenant_id": ["Platform admins name the tenant: ?tenant_id=…"]})
             tenant_id = self.platform_tenant(query["tenant_id"]).pk
@@ -393,7 +142,7 @@ class PointsViewSet(TenantScopedViewSet):
         throttle_scope="money",
     )
     def delegate_to_lead(self, request):
-        data = _valid(DelegateInput, request.data)
+        data = valid(DelegateInput, request.data)
 
         def operation():
             result = services.lead_delegate(
@@ -427,7 +176,7 @@ class PointsViewSet(TenantScopedViewSet):
         throttle_scope="money",
     )
     def recall_from_lead(self, request):
-        data = _valid(RecallInput, request.data)
+        data = valid(RecallInput, request.data)
 
         def operation():
             result = services.lead_recall(
@@ -463,7 +212,7 @@ class PointsViewSet(TenantScopedViewSet):
         throttle_scope="money",
     )
     def award_to_user(self, request):
-        data = _valid(AwardInput, request.data)
+        data = valid(AwardInput, request.data)
 
         def operation():
             result = recognition_create(
@@ -501,7 +250,7 @@ class PointsViewSet(TenantScopedViewSet):
         detail=False, methods=["post"], url_path="distribute", permission_classes=[IsManager], throttle_scope="money"
     )
     def distribute(self, request):
-        data = _valid(DistributeInput, request.data)
+        data = valid(DistributeInput, request.data)
 
         def operation():
             result = recognition_distribute(
@@ -539,7 +288,7 @@ class PointsViewSet(TenantScopedViewSet):
         throttle_scope="money",
     )
     def clawback(self, request, tenant_id: str):
-        data = _valid(ClawbackInput, request.data)
+        data = valid(ClawbackInput, request.data)
 
         def operation():
             result = services.tenant_clawback(
@@ -644,7 +393,7 @@ class LiabilityViewSet(TenantScopedViewSet):
         responses={200: LiabilityOutput(many=True), **ERROR_RESPONSES},
     )
     def list(self, request):
-        query = _valid(LiabilityQuery, request.query_params)
+        query = valid(LiabilityQuery, request.query_params)
         if request.user.is_platform_admin:
             tenant_id = query.get("tenant_id")
             if tenant_id is not None:
@@ -673,63 +422,6 @@ def _liability_row(row: Liability, period: RollForward | None) -> dict:
         "value": row.value,
         "roll_forward": period,
     }
-
-
-def roll_forwards(tenant_ids: list[UUID], *, date_from: dt.date, date_to: dt.date) -> dict[UUID, RollForward]:
-    """`points.selectors.roll_forward` for many tenants in two grouped aggregates (not two per tenant).
-
-    The same figures as the selector (a test holds them equal): closing =
-    opening + allocated − clawed_back − redeemed + refunded.
-    """
-    start = timezone.make_aware(dt.datetime.combine(date_from, dt.time.min))
-    end = timezone.make_aware(dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min))
-
-    def grouped(qs, **kinds: Q) -> dict[UUID, dict[str, int]]:
-        sums = {}
-        for name, condition in kinds.items():
-            sums[f"{name}_before"] = Coalesce(Sum("amount", filter=condition & Q(created_at__lt=start)), 0)
-            sums[name] = Coalesce(Sum("amount", filter=condition & Q(created_at__gte=start, created_at__lt=end)), 0)
-        rows = qs.filter(tenant_id__in=tenant_ids).values("tenant_id").annotate(**sums).order_by()
-        return {row["tenant_id"]: row for row in rows}
-
-    alloc = grouped(
-        AllocationLog.objects,
-        allocated=Q(kind=AllocationLog.Kind.ALLOCATION),
-        clawed_back=Q(kind=AllocationLog.Kind.CLAWBACK),
-    )
-    spent = grouped(
-        WalletLedger.objects.filter(source__in=[WalletLedger.Source.REDEMPTION, WalletLedger.Source.REFUND]),
-        redeemed=Q(source=WalletLedger.Source.REDEMPTION),
-        refunded=Q(source=WalletLedger.Source.REFUND),
-    )
-    result = {}
-    for tenant_id in tenant_ids:
-        a = alloc.get(tenant_id, {})
-        s = spent.get(tenant_id, {})
-
-        def get(d, key):
-            return d.get(key, 0)
-
-        opening = (
-            get(a, "allocated_before")
-            - get(a, "clawed_back_before")
-            - get(s, "redeemed_before")
-            + get(s, "refunded_before")
-        )
-        allocated, clawed_back = get(a, "allocated"), get(a, "clawed_back")
-        redeemed, refunded = get(s, "redeemed"), get(s, "refunded")
-        result[tenant_id] = RollForward(
-            tenant_id=tenant_id,
-            date_from=date_from,
-            date_to=date_to,
-            opening=opening,
-            allocated=allocated,
-            clawed_back=clawed_back,
-            redeemed=redeemed,
-            refunded=refunded,
-            closing=opening + allocated - clawed_back - redeemed + refunded,
-        )
-    return result
 
 
 router = SimpleRouter()

@@ -12,12 +12,10 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, extend_sch
 from rest_framework import mixins, serializers, status
 from rest_framework.routers import SimpleRouter
 
-from perksu.api.fields import AmountField, IdField, StrictInput
+from perksu.api.fields import AmountField, IdField, StrictInput, choice_field, valid
 from perksu.api.permissions import IsMember
-from perksu.api.schema import ERROR_RESPONSES, MONEY_ERROR_RESPONSES
+from perksu.api.schema import ERROR_RESPONSES, IDEMPOTENCY_KEY, MONEY_ERROR_RESPONSES
 from perksu.api.viewsets import TenantScopedViewSet, money_response
-from points.api import IDEMPOTENCY_KEY
-from tenants.api import choice_field, valid
 
 from .filters import RecognitionFilter
 from .models import Recognition

@@ -10,12 +10,12 @@ of a new user with `tenant_id`.
 from __future__ import annotations
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from perksu.api.fields import IdField, StrictInput
+from perksu.api.fields import IdField, StrictInput, choice_field, valid
 from perksu.api.permissions import IsManagerOrPlatform, IsPlatformAdmin
 from perksu.api.schema import ERROR_RESPONSES
 from perksu.api.viewsets import TenantScopedViewSet
@@ -24,25 +24,6 @@ from perksu.errors import NotFoundError, PermissionDeniedError
 from . import services
 from .filters import TenantFilter, UserFilter
 from .models import TENANT_ROLES, Role, Tenant, User
-
-
-def choice_field(choices, *, enum_id: str, **kwargs) -> serializers.ChoiceField:
-    """A ChoiceField whose OpenAPI enum is named after its serializer (`TenantOutputStatusEnum`).
-
-    `status`, `role` and `funding_source` mean different choice sets on different resources;
-    a distinct `enum_id` per use keeps drf-spectacular from merging them under one ambiguous
-    name. Give each use (including a subclass that re-declares the field) its own id.
-    """
-    schema = {"type": "string", "enum": [value for value, _ in choices], "x-spec-enum-id": enum_id}
-    field_class = extend_schema_field(schema)(type("DocumentedChoiceField", (serializers.ChoiceField,), {}))
-    return field_class(choices=choices, **kwargs)
-
-
-def valid(serializer_class: type[serializers.Serializer], data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
 
 # --- Tenants ---------------------------------------------------------------------------------------------------------
 

@@ -19,13 +19,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from perksu.api.fields import AmountField, IdField, StrictInput
+from perksu.api.fields import AmountField, IdField, StrictInput, choice_field, valid
 from perksu.api.permissions import IsManager, IsMember
-from perksu.api.schema import ERROR_RESPONSES, MONEY_ERROR_RESPONSES
+from perksu.api.schema import ERROR_RESPONSES, IDEMPOTENCY_KEY, MONEY_ERROR_RESPONSES
 from perksu.api.viewsets import TenantScopedViewSet, money_response
 from perksu.errors import get_or_not_found
-from points.api import IDEMPOTENCY_KEY
-from tenants.api import choice_field, valid
 
 from . import services
 from .filters import LedgerFilter, RedemptionFilter, RewardFilter

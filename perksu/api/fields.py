@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 MAX_AMOUNT = 1_000_000_000
@@ -87,3 +88,22 @@ class StrictInput(serializers.Serializer):
         if unknown:
             raise serializers.ValidationError({name: ["Unknown or read-only field."] for name in unknown})
         return super().validate(attrs)
+
+
+def valid(serializer_class: type[serializers.Serializer], data) -> dict:
+    """Validate `data` with an input serializer; a failure is DRF's field-map 400."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def choice_field(choices, *, enum_id: str, **kwargs) -> serializers.ChoiceField:
+    """A ChoiceField whose OpenAPI enum is named after its serializer (`TenantOutputStatusEnum`).
+
+    `status`, `role` and `funding_source` mean different choice sets on different resources;
+    a distinct `enum_id` per use keeps drf-spectacular from merging them under one ambiguous
+    name. Give each use (including a subclass that re-declares the field) its own id.
+    """
+    schema = {"type": "string", "enum": [value for value, _ in choices], "x-spec-enum-id": enum_id}
+    field_class = extend_schema_field(schema)(type("DocumentedChoiceField", (serializers.ChoiceField,), {}))
+    return field_class(choices=choices, **kwargs)

@@ -1,7 +1,8 @@
 """Shared OpenAPI pieces: the error shapes of SPEC §6, documented once."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 
@@ -101,3 +102,13 @@ def document_error_responses(result, generator, request, public):
             if "400" in responses:
                 responses["400"].setdefault("content", {})["application/json"] = {"schema": bad_request}
     return result
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Optional, 1–255 characters. Repeating the same key with the same body replays the stored response "
+    "(header `Idempotent-Replayed: true`) and moves nothing twice; another body → 422; while the first request "
+    "is still running → 409.",
+)

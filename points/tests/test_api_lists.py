@@ -11,9 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from points.api import roll_forwards
 from points.models import AllocationLog, DelegationLog, LeadBudget, PlatformBillingLog
-from points.selectors import roll_forward
+from points.selectors import roll_forward, roll_forwards
 from points.services import lead_delegate, lead_recall, tenant_allocate, tenant_clawback
 from points.tests.test_api import client_for
 from tenants.models import Tenant
@@ -324,13 +323,15 @@ def test_the_roll_forward_of_a_period(platform_admin, two_tenants):
     }
 
 
-def test_grouped_roll_forwards_equal_the_selector(platform_admin, two_tenants):
+def test_grouped_roll_forwards_keep_tenants_apart(platform_admin, two_tenants):
+    """Computing many tenants in one grouped query gives each the figures it gets alone."""
     today, day = TODAY(), dt.timedelta(days=1)
     ids = [t.pk for t in two_tenants] + [uuid.uuid4()]
     for date_from, date_to in ((today, today), (today - day, today), (today + day, today + day)):
         grouped = roll_forwards(ids, date_from=date_from, date_to=date_to)
         for tenant_id in ids:
             assert grouped[tenant_id] == roll_forward(tenant_id, date_from=date_from, date_to=date_to)
+    assert grouped[ids[-1]].closing == 0
 
 
 @pytest.mark.parametrize(
