@@ -1,9 +1,10 @@
 """gunicorn settings: `gunicorn -c perksu/gunicorn.conf.py perksu.wsgi`.
 
-Workers default to cores + 1: the bench (docs/PERFORMANCE.md) measured 2, 3
-and 4 sync workers on a 2-core machine; a request spends part of its time
-waiting on PostgreSQL (the pool row lock, the commit), so one worker more than
-the cores keeps both busy, and more only adds context switches and connections.
+Workers default to 2 × cores: the bench (docs/PERFORMANCE.md) tried 2, 3 and 4
+sync workers on a 2-core machine and 4 gave the most awards/s in the last four
+runs (185 vs 161 and 159/s on the idle machine): a request spends part of its
+time waiting on PostgreSQL (the pool row lock, the commit's WAL flush), so more
+workers than cores keep both busy.
 Every value can be overridden from the environment.
 """
 
@@ -11,7 +12,7 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:" + os.environ.get("PORT", "8000"))
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
+workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count()))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # Django opens one PostgreSQL connection per worker (per thread) and keeps it
