@@ -91,76 +91,78 @@ def reconcile(*, tenant_slug: str | None = None) -> list[TenantReport]:
 
     sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
-    def collect(sql: str) -> None:
-        for tenant_id, name, value in _rows(sql, tenant_param * sql.count("%s")):
-            sums[_key(tenant_id)][name] += int(value or 0)
+    def collect(sql: str, *names: str) -> None:
+        """Add a query's figures per tenant: rows of (tenant_id, value, …) named by `names`,
+        or, without names, rows of (tenant_id, name, value)."""
+        for tenant_id, *values in _rows(sql, tenant_param * sql.count("%s")):
+            pairs = zip(names, values, strict=True) if names else [values]
+            for name, value in pairs:
+                sums[_key(tenant_id)][name] += int(value or 0)
 
+    def count(condition: str) -> str:
+        return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+    # 4, 5: the flows of the pool (allocations, clawbacks, delegations, recalls).
     collect(f"SELECT tenant_id, kind, SUM(amount) FROM {T_ALLOC} WHERE {scope()} GROUP BY tenant_id, kind")
     collect(f"SELECT tenant_id, kind, SUM(amount) FROM {T_DELEG} WHERE {scope()} GROUP BY tenant_id, kind")
     collect(
-        f"SELECT tenant_id, 'AWARD_' || funding_source, SUM(points) FROM {T_RECOG} WHERE {scope()} "
-        f"GROUP BY tenant_id, funding_source"
+        f"SELECT tenant_id, SUM(points_spent) FROM {T_REDEEM} WHERE {scope()} AND status = 'ISSUED' GROUP BY tenant_id",
+        "issued_redemptions",
     )
-    collect(f"SELECT tenant_id, 'lead_budgets', SUM(balance) FROM {T_BUDGET} WHERE {scope()} GROUP BY tenant_id")
-    collect(f"SELECT tenant_id, 'wallets', SUM(balance) FROM {T_WALLET} WHERE {scope()} GROUP BY tenant_id")
-    collect(
-        f"SELECT tenant_id, 'issued_redemptions', SUM(points_spent) FROM {T_REDEEM} "
-        f"WHERE {scope()} AND status = 'ISSUED' GROUP BY tenant_id"
+    # 1, 2 and half of 6, in one pass over the ledger: each wallet against its ledger (sums,
+    # entry count, the newest entry, lifetime figures), negative wallets, recognition credits.
+    wallet_drift = (
+        "w.balance <> COALESCE(l.net, 0) OR w.last_entry_no <> COALESCE(l.entries, 0) "
+        "OR w.balance <> w.lifetime_earned - w.lifetime_spent "
+        "OR (w.last_entry_no > 0 AND (newest.balance_after IS NULL OR newest.balance_after <> w.balance))"
     )
-    # 1. Negative balances (the CHECK constraints make these impossible; verify anyway).
+    recognition_credit = count("source = 'RECOGNITION'")
     collect(
-        f"SELECT tenant_id, 'negative_budgets', COUNT(*) FROM {T_BUDGET} "
-        f"WHERE {scope()} AND balance < 0 GROUP BY tenant_id"
-    )
-    collect(
-        f"SELECT tenant_id, 'negative_wallets', COUNT(*) FROM {T_WALLET} "
-        f"WHERE {scope()} AND balance < 0 GROUP BY tenant_id"
-    )
-    # 2. Each wallet against its ledger: sums, entry count, the newest entry, lifetime figures.
-    collect(
-        f"SELECT w.tenant_id, 'wallet_drifts', COUNT(*) FROM {T_WALLET} w "
-        f"LEFT JOIN (SELECT wallet_id, "
-        f"  SUM(CASE WHEN entry_type = 'CREDIT' THEN amount ELSE 0 END) AS credits, "
-        f"  SUM(CASE WHEN entry_type = 'DEBIT' THEN amount ELSE 0 END) AS debits, "
-        f"  COUNT(*) AS entries FROM {T_LEDGER} WHERE {scope()} GROUP BY wallet_id) l ON l.wallet_id = w.id "
+        f"SELECT w.tenant_id, SUM(w.balance), {count('w.balance < 0')}, {count(wallet_drift)}, "
+        f"  COALESCE(SUM(l.recognition_credits), 0) "
+        f"FROM {T_WALLET} w "
+        f"LEFT JOIN (SELECT wallet_id, COUNT(*) AS entries, "
+        f"  SUM(CASE WHEN entry_type = 'CREDIT' THEN amount ELSE -amount END) AS net, "
+        f"  {recognition_credit} AS recognition_credits "
+        f"  FROM {T_LEDGER} WHERE {scope()} GROUP BY wallet_id) l ON l.wallet_id = w.id "
         f"LEFT JOIN {T_LEDGER} newest ON newest.wallet_id = w.id AND newest.entry_no = w.last_entry_no "
-        f"WHERE {scope('w.')} AND ("
-        f"  w.balance <> COALESCE(l.credits, 0) - COALESCE(l.debits, 0)"
-        f"  OR w.last_entry_no <> COALESCE(l.entries, 0)"
-        f"  OR (w.last_entry_no > 0 AND (newest.balance_after IS NULL OR newest.balance_after <> w.balance))"
-        f"  OR w.balance <> w.lifetime_earned - w.lifetime_spent) "
-        f"GROUP BY w.tenant_id"
+        f"WHERE {scope('w.')} GROUP BY w.tenant_id",
+        "wallets",
+        "negative_wallets",
+        "wallet_drifts",
+        "recognition_credits",
     )
-    # 3. Each lead budget against its delegations, recalls and lead-funded awards.
+    # 1, 3: each lead budget against its delegations, recalls and lead-funded awards.
     collect(
-        f"SELECT b.tenant_id, 'budget_drifts', COUNT(*) FROM {T_BUDGET} b "
+        f"SELECT b.tenant_id, SUM(b.balance), {count('b.balance < 0')}, "
+        f"  {count('b.balance <> COALESCE(d.net, 0) - COALESCE(a.spent, 0)')} "
+        f"FROM {T_BUDGET} b "
         f"LEFT JOIN (SELECT lead_id, SUM(CASE WHEN kind = 'DELEGATION' THEN amount ELSE -amount END) AS net "
         f"  FROM {T_DELEG} WHERE {scope()} GROUP BY lead_id) d ON d.lead_id = b.lead_id "
         f"LEFT JOIN (SELECT giver_id, SUM(points) AS spent FROM {T_RECOG} "
         f"  WHERE {scope()} AND funding_source = 'LEAD_BUDGET' GROUP BY giver_id) a ON a.giver_id = b.lead_id "
-        f"WHERE {scope('b.')} AND b.balance <> COALESCE(d.net, 0) - COALESCE(a.spent, 0) "
-        f"GROUP BY b.tenant_id"
+        f"WHERE {scope('b.')} GROUP BY b.tenant_id",
+        "lead_budgets",
+        "negative_budgets",
+        "budget_drifts",
     )
-    # 6. Every recognition with points has exactly one matching wallet credit (same
-    #    amount, the receiver's wallet), and there is no recognition credit besides.
-    collect(
-        f"SELECT r.tenant_id, 'unmatched_recognitions', COUNT(*) FROM {T_RECOG} r "
-        f"LEFT JOIN (SELECT l.recognition_id, COUNT(*) AS n FROM {T_LEDGER} l "
-        f"  JOIN {T_WALLET} w ON w.id = l.wallet_id JOIN {T_RECOG} r2 ON r2.id = l.recognition_id "
-        f"  WHERE {scope('l.')} AND l.source = 'RECOGNITION' AND l.entry_type = 'CREDIT' "
-        f"  AND l.amount = r2.points AND w.user_id = r2.receiver_id GROUP BY l.recognition_id) m "
-        f"  ON m.recognition_id = r.id "
-        f"WHERE {scope('r.')} AND r.points > 0 AND COALESCE(m.n, 0) <> 1 "
-        f"GROUP BY r.tenant_id"
-    )
-    collect(
-        f"SELECT tenant_id, 'recognition_credits', COUNT(*) FROM {T_LEDGER} "
-        f"WHERE {scope()} AND source = 'RECOGNITION' GROUP BY tenant_id"
-    )
-    collect(
-        f"SELECT tenant_id, 'recognitions_with_points', COUNT(*) FROM {T_RECOG} "
-        f"WHERE {scope()} AND points > 0 GROUP BY tenant_id"
-    )
+    # 4 and the other half of 6, in one pass over recognitions: award points per source, and
+    # every recognition with points joined to its credits. A missing or mismatched credit
+    # counts here; a second credit shows as more credits than recognitions with points.
+    unmatched = "r.points > 0 AND (c.recognition_id IS NULL OR c.amount <> r.points OR c.user_id <> r.receiver_id)"
+    for tenant_id, source, points, with_points, bad in _rows(
+        f"SELECT r.tenant_id, r.funding_source, SUM(r.points), {count('r.points > 0')}, {count(unmatched)} "
+        f"FROM {T_RECOG} r "
+        f"LEFT JOIN (SELECT l.recognition_id, l.amount, w.user_id FROM {T_LEDGER} l "
+        f"  JOIN {T_WALLET} w ON w.id = l.wallet_id WHERE {scope('l.')} AND l.source = 'RECOGNITION') c "
+        f"  ON c.recognition_id = r.id "
+        f"WHERE {scope('r.')} GROUP BY r.tenant_id, r.funding_source",
+        tenant_param * 2,
+    ):
+        figures = sums[_key(tenant_id)]
+        figures[f"AWARD_{source}"] += int(points or 0)
+        figures["recognitions_with_points"] += int(with_points or 0)
+        figures["unmatched_recognitions"] += int(bad or 0)
 
     for key, report in reports.items():
         _judge(report, sums[key])
