@@ -24,8 +24,11 @@ class Recognition(models.Model):
         NONE = "NONE", "None (kudos)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="recognitions")
-    giver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="recognitions_given")
+    # Looked up through the composite indexes (tenant, …) and (giver, funding_source) below.
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="recognitions", db_index=False)
+    giver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="recognitions_given", db_index=False
+    )
     receiver = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="recognitions_received"
     )

@@ -32,7 +32,6 @@ class Wallet(models.Model):
 
     class Meta:
         db_table = "wallets"
-        indexes = [models.Index(fields=["tenant"], name="wallet_tenant_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_balance_non_negative"),
             models.CheckConstraint(
@@ -59,8 +58,9 @@ class WalletLedger(models.Model):
         ADJUSTMENT = "ADJUSTMENT", "Adjustment"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    # Both looked up through composite indexes below (tenant, -created_at) and unique (wallet, entry_no).
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries", db_index=False)
     entry_no = models.BigIntegerField(help_text="Position in the wallet's ledger, from 1.")
     entry_type = models.CharField(max_length=8, choices=EntryType.choices)
     source = models.CharField(max_length=16, choices=Source.choices)
@@ -80,11 +80,9 @@ class WalletLedger(models.Model):
         db_table = "wallet_ledger"
         ordering = ["-created_at", "-entry_no"]
         indexes = [
-            models.Index(fields=["wallet", "-entry_no"], name="ledger_wallet_entry_idx"),
             models.Index(fields=["tenant", "-created_at"], name="ledger_tenant_created_idx"),
             # The console lists the whole ledger newest first (no tenant filter).
             models.Index(fields=["-created_at", "-entry_no"], name="ledger_created_idx"),
-            models.Index(fields=["recognition"], name="ledger_recognition_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["wallet", "entry_no"], name="ledger_one_entry_per_position"),
