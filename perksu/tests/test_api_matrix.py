@@ -18,13 +18,12 @@ from types import SimpleNamespace
 import pytest
 from rest_framework.test import APIClient
 
-from points.models import AllocationLog, DelegationLog, IdempotencyRecord, LeadBudget, PlatformBillingLog
+from points.models import LeadBudget
 from points.services import lead_delegate, tenant_allocate
-from recognition.models import Recognition
+from points.tests.books import books
 from recognition.services import recognition_create
-from tenants.models import Tenant, User
+from tenants.models import User
 from tenants.tests.factories import PASSWORD, LeadFactory, ManagerFactory, TenantFactory, UserFactory
-from wallets.models import Redemption, Reward, Wallet, WalletLedger
 from wallets.services import redemption_create, reward_create
 
 ROLES = ("anonymous", "employee", "lead", "manager", "platform")
@@ -363,32 +362,6 @@ def tenant_b(platform_admin):
     )
 
 
-def everything() -> dict:
-    """Every balance, status and row count any endpoint could change."""
-    return {
-        "pools": dict(Tenant.objects.values_list("id", "points_allocation_balance")),
-        "tenant_status": dict(Tenant.objects.values_list("id", "status")),
-        "budgets": dict(LeadBudget.objects.values_list("lead_id", "balance")),
-        "wallets": dict(Wallet.objects.values_list("user_id", "balance")),
-        "users": dict(User.objects.values_list("id", "role")),
-        "active": dict(User.objects.values_list("id", "is_active")),
-        "stock": dict(Reward.objects.values_list("id", "stock")),
-        "costs": dict(Reward.objects.values_list("id", "points_cost")),
-        "redemptions": dict(Redemption.objects.values_list("id", "status")),
-        "rows": {
-            model.__name__: model.objects.count()
-            for model in (
-                AllocationLog,
-                PlatformBillingLog,
-                DelegationLog,
-                WalletLedger,
-                Recognition,
-                IdempotencyRecord,
-            )
-        },
-    }
-
-
 @dataclass(frozen=True)
 class Cross:
     name: str
@@ -593,7 +566,7 @@ CROSS = [
 def test_cross_tenant_matrix(world, tenant_b, case: Cross):
     client = client_for(getattr(world, case.role))
     send = getattr(client, case.method)
-    before = everything()
+    before = books()
 
     def call(an_id):
         path, body = case.request(tenant_b, str(an_id))
@@ -605,4 +578,4 @@ def test_cross_tenant_matrix(world, tenant_b, case: Cross):
     assert foreign.json() == missing.json()
     if case.status == 200:
         assert foreign.json()["count"] == 0
-    assert everything() == before
+    assert books() == before

@@ -1,8 +1,10 @@
 """A snapshot of the whole books, to prove that a refused or failed operation changed nothing.
 
 `books()` reads every balance (pools, lead budgets, wallets with their
-counters), every stock and redemption status, and the row count of every log
-and ledger. Two snapshots compare equal exactly when nothing moved.
+counters), every tenant status, user role and activity, reward stock and cost,
+redemption status, and the row count of every log and ledger. Two snapshots
+compare equal exactly when nothing moved. Every suite (services, API, matrices,
+faults, fuzzing) uses this one snapshot.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 from points.models import AllocationLog, DelegationLog, IdempotencyRecord, LeadBudget, PlatformBillingLog
 from recognition.models import Recognition
-from tenants.models import Tenant
+from tenants.models import Tenant, User
 from wallets.models import Redemption, Reward, Wallet, WalletLedger
 
 COUNTED = (
@@ -33,13 +35,14 @@ def books() -> dict[str, Any]:
         "pools": dict(Tenant.objects.values_list("pk", "points_allocation_balance")),
         "tenant_status": dict(Tenant.objects.values_list("pk", "status")),
         "lead_budgets": dict(LeadBudget.objects.values_list("lead_id", "balance")),
-        "wallets": {
+        "wallets": dict(Wallet.objects.values_list("user_id", "balance")),
+        "wallet_counters": {
             row[0]: row[1:]
-            for row in Wallet.objects.values_list(
-                "user_id", "balance", "lifetime_earned", "lifetime_spent", "last_entry_no"
-            )
+            for row in Wallet.objects.values_list("user_id", "lifetime_earned", "lifetime_spent", "last_entry_no")
         },
+        "users": {row[0]: row[1:] for row in User.objects.values_list("pk", "role", "is_active")},
         "stock": dict(Reward.objects.values_list("pk", "stock")),
+        "costs": dict(Reward.objects.values_list("pk", "points_cost")),
         "redemptions": dict(Redemption.objects.values_list("pk", "status")),
         "counts": {model.__name__: model.objects.count() for model in COUNTED},
     }

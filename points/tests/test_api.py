@@ -7,13 +7,18 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from points.models import AllocationLog, DelegationLog, IdempotencyRecord, LeadBudget, PlatformBillingLog
+from points.models import AllocationLog, DelegationLog, PlatformBillingLog
 from points.services import lead_delegate
 from recognition.models import Recognition
 from tenants.models import Tenant
 from tenants.services import tenant_set_status, user_set_active
 from tenants.tests.factories import LeadFactory, UserFactory
-from wallets.models import Wallet, WalletLedger
+from wallets.models import WalletLedger
+
+from .books import books
+from .books import lead_budget as budget_of
+from .books import pool as pool_of
+from .books import wallet_balance as wallet_of
 
 ALLOCATE = "/api/v1/points/allocate-to-tenant"
 STATS = "/api/v1/points/tenant-allocation-stats"
@@ -32,38 +37,6 @@ def client_for(user) -> APIClient:
     if user is not None:
         client.force_authenticate(user)
     return client
-
-
-def books() -> dict:
-    """Every balance and every row count that a money endpoint could change."""
-    return {
-        "pools": dict(Tenant.objects.values_list("id", "points_allocation_balance")),
-        "budgets": dict(LeadBudget.objects.values_list("lead_id", "balance")),
-        "wallets": dict(Wallet.objects.values_list("user_id", "balance")),
-        "rows": {
-            model.__name__: model.objects.count()
-            for model in (
-                AllocationLog,
-                PlatformBillingLog,
-                DelegationLog,
-                WalletLedger,
-                Recognition,
-                IdempotencyRecord,
-            )
-        },
-    }
-
-
-def pool_of(tenant) -> int:
-    return Tenant.objects.values_list("points_allocation_balance", flat=True).get(pk=tenant.pk)
-
-
-def budget_of(lead) -> int:
-    return LeadBudget.objects.values_list("balance", flat=True).get(lead=lead)
-
-
-def wallet_of(user) -> int:
-    return Wallet.objects.values_list("balance", flat=True).get(user=user)
 
 
 # --- allocate-to-tenant ----------------------------------------------------------------------------------------------
@@ -252,7 +225,9 @@ def test_delegation_refusals(manager, lead, employee, outsider, funded_tenant, o
     response = client.post(DELEGATE, {"lead_id": str(employee.pk), "amount": 10})
     assert response.status_code == 400
     assert response.json() == {"detail": "Asha Employee is not a lead.", "code": "not_a_lead"}
+    assert books() == before
     user_set_active(user=lead, is_active=False)
+    before = books()  # the deactivation is setup; the refusal below must change nothing more
     response = client.post(DELEGATE, {"lead_id": str(lead.pk), "amount": 10})
     assert response.status_code == 400
     assert response.json()["code"] == "inactive_user"
@@ -442,7 +417,9 @@ def test_award_refusals(manager, lead, employee, outsider, funded_tenant):
         "available": 50_000,
         "required": 50_001,
     }
+    assert books() == before
     user_set_active(user=employee, is_active=False)
+    before = books()  # the deactivation is setup; the refusals below must change nothing more
     response = award_to(employee.pk)
     assert (response.status_code, response.json()["code"]) == (400, "inactive_user")
     Tenant.objects.filter(pk=funded_tenant.pk).update(max_award_points=50)
