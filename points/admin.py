@@ -88,6 +88,7 @@ class LeadBudgetAdmin(LedgerAdmin):
     list_display = ("lead", "tenant", "balance", "created_at")
     list_filter = ("tenant",)
     list_select_related = ("tenant", "lead")
+    ordering = ("lead__full_name", "lead__email")
     search_fields = ("lead__email", "lead__full_name", "tenant__name", "tenant__slug")
     csv_columns = [
         ("id", "id"),

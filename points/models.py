@@ -89,7 +89,8 @@ class LeadBudget(models.Model):
 
     class Meta:
         db_table = "lead_budgets"
-        ordering = ["lead__full_name"]
+        # No default ordering: it would join users into every query, and a
+        # select_for_update() through that join would lock the lead's user row too.
         indexes = [models.Index(fields=["tenant"], name="lead_budget_tenant_idx")]
         constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="lead_budget_non_negative")]
 

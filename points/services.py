@@ -193,11 +193,10 @@ def lead_recall(*, actor: User, lead_id: UUID | str, amount: int | None = None, 
     note = _note(note, field="note")
     lead = _lead_of_tenant(actor, lead_id)
     with transaction.atomic():
-        # Lock the budget row only: LeadBudget's default ordering joins users, and a plain
-        # FOR UPDATE would also lock the lead's user row, which every transaction that
-        # references the lead (an award to them, a delegation) needs at COMMIT for its
-        # foreign-key check (FOR KEY SHARE) — a deadlock with this recall's pool update.
-        budget = LeadBudget.objects.select_for_update(of=("self",)).filter(lead=lead).order_by().first()
+        # Lock the budget row only, never the lead's user row: every transaction that
+        # references the lead (an award to them, a delegation) needs that row at COMMIT for
+        # its foreign-key check (FOR KEY SHARE) — a deadlock with this recall's pool update.
+        budget = LeadBudget.objects.select_for_update(of=("self",)).filter(lead=lead).first()
         if budget is None:
             raise DomainError(f"{lead.full_name or lead.email} has no lead budget.", code="no_lead_budget")
         if amount is None:

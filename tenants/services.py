@@ -122,8 +122,8 @@ def user_change_role(*, user: User, role: str, actor: User | None = None) -> Use
         raise DomainError("Only tenant members change between tenant roles.", code="invalid_role")
     with transaction.atomic():
         if user.role == Role.TENANT_LEAD and role != Role.TENANT_LEAD:
-            # The budget row only (the default ordering would join and lock the user row too).
-            budget = LeadBudget.objects.select_for_update(of=("self",)).filter(lead=user).order_by().first()
+            # The budget row only, never the user row (see points.services.lead_recall).
+            budget = LeadBudget.objects.select_for_update(of=("self",)).filter(lead=user).first()
             if budget is not None and budget.balance > 0:
                 raise DomainError(
                     f"This lead still holds {budget.balance} delegated points. Recall them first.",
