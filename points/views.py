@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.db.models import Sum
+from django.db.models import BigIntegerField, Case, ExpressionWrapper, F, Q, Sum, When
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -46,9 +46,15 @@ class PoolChart:
         return self.days[-1]
 
 
-def _daily(queryset, sign: int, field: str = "amount") -> dict[dt.date, int]:
-    rows = queryset.annotate(day=TruncDate("created_at")).values("day").annotate(total=Sum(field))
-    return {row["day"]: sign * row["total"] for row in rows}
+def _daily(queryset, amount) -> dict[dt.date, int]:
+    """The sum of `amount` (an expression) per day of `created_at`."""
+    rows = queryset.annotate(day=TruncDate("created_at")).values("day").annotate(total=Sum(amount))
+    return {row["day"]: row["total"] for row in rows}
+
+
+def _signed(outflow: Q) -> Case:
+    """`amount`, negated for the rows that take points out of the pool."""
+    return Case(When(outflow, then=-F("amount")), default=F("amount"), output_field=BigIntegerField())
 
 
 def pool_history(tenant_id, current_balance: int, *, days: int = CHART_DAYS, today: dt.date | None = None) -> PoolChart:
@@ -56,39 +62,20 @@ def pool_history(tenant_id, current_balance: int, *, days: int = CHART_DAYS, tod
 
     Every pool movement of the window is summed per day (allocations and recalls
     add; clawbacks, delegations and pool-funded awards subtract): the close of
-    day d is today's balance minus the net movements of the days after d. Four
+    day d is today's balance minus the net movements of the days after d. Three
     grouped queries, whatever the number of movements.
     """
     today = today or timezone.localdate()
     start = today - dt.timedelta(days=days - 1)
     since = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+    window = {"tenant_id": tenant_id, "created_at__gte": since}
     net: dict[dt.date, int] = {}
     sources = [
+        _daily(AllocationLog.objects.filter(**window), _signed(Q(kind=AllocationLog.Kind.CLAWBACK))),
+        _daily(DelegationLog.objects.filter(**window), _signed(Q(kind=DelegationLog.Kind.DELEGATION))),
         _daily(
-            AllocationLog.objects.filter(
-                tenant_id=tenant_id, kind=AllocationLog.Kind.ALLOCATION, created_at__gte=since
-            ),
-            +1,
-        ),
-        _daily(
-            AllocationLog.objects.filter(tenant_id=tenant_id, kind=AllocationLog.Kind.CLAWBACK, created_at__gte=since),
-            -1,
-        ),
-        _daily(
-            DelegationLog.objects.filter(tenant_id=tenant_id, kind=DelegationLog.Kind.RECALL, created_at__gte=since), +1
-        ),
-        _daily(
-            DelegationLog.objects.filter(
-                tenant_id=tenant_id, kind=DelegationLog.Kind.DELEGATION, created_at__gte=since
-            ),
-            -1,
-        ),
-        _daily(
-            Recognition.objects.filter(
-                tenant_id=tenant_id, funding_source=Recognition.FundingSource.POOL, created_at__gte=since
-            ),
-            -1,
-            field="points",
+            Recognition.objects.filter(**window, funding_source=Recognition.FundingSource.POOL),
+            ExpressionWrapper(-F("points"), output_field=BigIntegerField()),
         ),
     ]
     for source in sources:
