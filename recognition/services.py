@@ -151,6 +151,12 @@ def recognition_create(
     Locks the recipients' wallets in primary-key order, then the paying lead
     budget or tenant row last; one Recognition and, with points, one wallet
     CREDIT per recipient, all in one transaction.
+
+    On PostgreSQL an award is first tried in two statements
+    (`_award_in_two_statements`: the award path the load runs through, see
+    docs/PERFORMANCE.md); whatever it declines, and kudos, and every
+    recognition on SQLite, take the general path `_recognise`, which refuses
+    with the precise reason. Both write the same rows.
     """
     if not (giver.is_active and giver.tenant_id):
         raise PermissionDeniedError("Only active tenant members give recognition.")
@@ -162,94 +168,107 @@ def recognition_create(
     if points > 0 and giver.role not in (Role.TENANT_MANAGER, Role.TENANT_LEAD):
         raise PermissionDeniedError("Only managers and leads award points; anyone can give kudos (0 points).")
 
+    group_id = uuid.uuid4()
+    now = timezone.now()
+    with transaction.atomic():
+        if points > 0 and connection.vendor == "postgresql":
+            paid = _award_in_two_statements(
+                giver=giver,
+                ids=ids,
+                points=points,
+                message=message,
+                requested=funding_source,
+                group_id=group_id,
+                now=now,
+            )
+            if paid is not None:
+                return paid
+        return _recognise(
+            giver=giver, ids=ids, points=points, message=message, requested=funding_source, group_id=group_id, now=now
+        )
+
+
+def _recognise(
+    *, giver: User, ids: list[UUID], points: int, message: str, requested: str | None, group_id: UUID, now
+) -> AwardResult:
+    """The general path: every award on SQLite, kudos, and any award the two-statement path declined.
+
+    Runs inside `recognition_create`'s transaction. It reads the tenant, picks
+    the source by the funding rule and refuses with the precise reason.
+    """
     tenant = Tenant.objects.get(pk=giver.tenant_id)
     if not tenant.is_active:
         raise balances.tenant_suspended()
     total = points * len(ids)
     if points > 0:
         _check_award_allowed(tenant, points)
-        source = resolve_funding_source(giver=giver, tenant=tenant, total=total, requested=funding_source)
+        source = resolve_funding_source(giver=giver, tenant=tenant, total=total, requested=requested)
+    elif requested not in (None, "", Source.NONE):
+        raise DomainError("Kudos (0 points) have no funding source.", code="invalid_funding_source")
     else:
-        if funding_source not in (None, "", Source.NONE):
-            raise DomainError("Kudos (0 points) have no funding source.", code="invalid_funding_source")
         source = Source.NONE
 
-    group_id = uuid.uuid4()
-    now = timezone.now()
-    with transaction.atomic():
-        wallets_qs = Wallet.objects.filter(tenant_id=tenant.pk, user_id__in=ids).select_related("user")
-        if points > 0:
-            wallets_qs = wallets_qs.select_for_update(of=("self",))
-        wallets = list(wallets_qs.order_by("pk"))
-        if len(wallets) != len(ids):
-            raise NotFoundError("Recipient not found.")
-        inactive = [w.user for w in wallets if not w.user.is_active]
-        if inactive:
-            raise DomainError(
-                f"{inactive[0].full_name or inactive[0].email} is deactivated and cannot be recognised.",
-                code="inactive_user",
-            )
-        by_user = {w.user_id: w for w in wallets}
-        recognitions = Recognition.objects.bulk_create(
-            [
-                Recognition(
-                    tenant_id=tenant.pk,
-                    giver=giver,
-                    receiver_id=user_id,
-                    points=points,
-                    message=message,
-                    funding_source=source,
-                    group_id=group_id,
-                    created_at=now,
-                )
-                for user_id in ids
-            ]
+    wallets_qs = Wallet.objects.filter(tenant_id=tenant.pk, user_id__in=ids).select_related("user")
+    if points > 0:
+        wallets_qs = wallets_qs.select_for_update(of=("self",))
+    wallets = list(wallets_qs.order_by("pk"))
+    if len(wallets) != len(ids):
+        raise NotFoundError("Recipient not found.")
+    inactive = [w.user for w in wallets if not w.user.is_active]
+    if inactive:
+        raise DomainError(
+            f"{inactive[0].full_name or inactive[0].email} is deactivated and cannot be recognised.",
+            code="inactive_user",
         )
-        entries: list[WalletLedger] = []
-        if points > 0:
-            Wallet.objects.filter(pk__in=[w.pk for w in wallets]).update(
-                balance=F("balance") + points,
-                lifetime_earned=F("lifetime_earned") + points,
-                last_entry_no=F("last_entry_no") + 1,
-            )
-            entries = WalletLedger.objects.bulk_create(
-                [
-                    WalletLedger(
-                        tenant_id=tenant.pk,
-                        wallet=by_user[r.receiver_id],
-                        entry_no=by_user[r.receiver_id].last_entry_no + 1,
-                        entry_type=WalletLedger.EntryType.CREDIT,
-                        source=WalletLedger.Source.RECOGNITION,
-                        amount=points,
-                        balance_after=by_user[r.receiver_id].balance + points,
-                        actor=giver,
-                        recognition=r,
-                        note=message[:500],
-                        created_at=now,
-                    )
-                    for r in recognitions
-                ]
-            )
-        lead_after = None
-        pool_after = tenant.points_allocation_balance
-        if source == Source.LEAD_BUDGET:
-            lead_after = balances.lead_budget_debit(giver.pk, total)
-        elif source == Source.POOL:
-            pool_after = balances.pool_debit(tenant.pk, total)
-        if points > 0:
-            log_movement(
-                "award",
+    by_user = {w.user_id: w for w in wallets}
+    recognitions = Recognition.objects.bulk_create(
+        [
+            Recognition(
                 tenant_id=tenant.pk,
-                actor_id=giver.pk,
-                amount=total,
-                points_per_recipient=points,
+                giver=giver,
+                receiver_id=user_id,
+                points=points,
+                message=message,
                 funding_source=source,
                 group_id=group_id,
-                wallets_after={w.user_id: w.balance + points for w in wallets},
-                pool_after=pool_after if source == Source.POOL else None,
-                lead_budget_after=lead_after,
+                created_at=now,
             )
-    return AwardResult(
+            for user_id in ids
+        ]
+    )
+    if points == 0:
+        return AwardResult(tenant.pk, group_id, 0, source, recognitions, [], {}, tenant.points_allocation_balance, None)
+
+    Wallet.objects.filter(pk__in=[w.pk for w in wallets]).update(
+        balance=F("balance") + points,
+        lifetime_earned=F("lifetime_earned") + points,
+        last_entry_no=F("last_entry_no") + 1,
+    )
+    entries = WalletLedger.objects.bulk_create(
+        [
+            WalletLedger(
+                tenant_id=tenant.pk,
+                wallet=by_user[r.receiver_id],
+                entry_no=by_user[r.receiver_id].last_entry_no + 1,
+                entry_type=WalletLedger.EntryType.CREDIT,
+                source=WalletLedger.Source.RECOGNITION,
+                amount=points,
+                balance_after=by_user[r.receiver_id].balance + points,
+                actor=giver,
+                recognition=r,
+                note=message[:500],
+                created_at=now,
+            )
+            for r in recognitions
+        ]
+    )
+    lead_after = None
+    pool_after = tenant.points_allocation_balance
+    if source == Source.LEAD_BUDGET:
+        lead_after = balances.lead_budget_debit(giver.pk, total)
+    else:
+        pool_after = balances.pool_debit(tenant.pk, total)
+    result = AwardResult(
         tenant_id=tenant.pk,
         group_id=group_id,
         points=points,
@@ -260,6 +279,201 @@ def recognition_create(
         pool_balance_after=pool_after,
         lead_budget_after=lead_after,
     )
+    _log_award(giver, result)
+    return result
+
+
+def _log_award(giver: User, result: AwardResult) -> None:
+    log_movement(
+        "award",
+        tenant_id=result.tenant_id,
+        actor_id=giver.pk,
+        amount=result.points * len(result.recognitions),
+        points_per_recipient=result.points,
+        funding_source=result.funding_source,
+        group_id=result.group_id,
+        wallets_after=result.wallet_balances_after,
+        pool_after=result.pool_balance_after if result.funding_source == Source.POOL else None,
+        lead_budget_after=result.lead_budget_after,
+    )
+
+
+# The two-statement award (PostgreSQL). Statement 1 locks the recipients' wallets
+# in primary-key order, credits them and inserts the recognitions and ledger rows;
+# it writes nothing unless every recipient is an active member of the tenant and,
+# as read before any lock, the tenant is active, the award is within its cap and
+# the paying balance covers it. Statement 2 is the conditional debit of
+# `points.balances`, the tenant row (or the lead budget) last, as on every path.
+_CREDIT_RECIPIENTS_SQL = f"""
+WITH paid_to (user_id, recognition_id, entry_id) AS (
+    SELECT * FROM unnest(%(users)s::uuid[], %(recognitions)s::uuid[], %(entries)s::uuid[])
+), locked AS (
+    SELECT w.id FROM {Wallet._meta.db_table} w JOIN {User._meta.db_table} u ON u.id = w.user_id
+    WHERE w.tenant_id = %(tenant)s AND w.user_id IN (SELECT user_id FROM paid_to) AND u.is_active
+      AND EXISTS (
+        SELECT 1 FROM {Tenant._meta.db_table} t
+        WHERE t.id = %(tenant)s AND t.status = %(active)s
+          AND (t.max_award_points IS NULL OR t.max_award_points >= %(points)s)
+          AND CASE WHEN %(source)s = %(pool)s THEN t.points_allocation_balance >= %(total)s
+              ELSE EXISTS (
+                SELECT 1 FROM {LeadBudget._meta.db_table} b WHERE b.lead_id = %(giver)s AND b.balance >= %(total)s
+              ) END
+      )
+    ORDER BY w.id
+    FOR UPDATE OF w
+), credited AS (
+    UPDATE {Wallet._meta.db_table} w
+    SET balance = w.balance + %(points)s, lifetime_earned = w.lifetime_earned + %(points)s,
+        last_entry_no = w.last_entry_no + 1
+    FROM locked
+    WHERE w.id = locked.id AND (SELECT count(*) FROM locked) = %(count)s
+    RETURNING w.id, w.user_id, w.balance, w.last_entry_no
+), recognised AS (
+    INSERT INTO {Recognition._meta.db_table}
+        (id, tenant_id, giver_id, receiver_id, points, message, funding_source, group_id, created_at)
+    SELECT p.recognition_id, %(tenant)s, %(giver)s, c.user_id, %(points)s, %(message)s, %(source)s, %(group)s,
+        %(now)s
+    FROM credited c JOIN paid_to p USING (user_id)
+), entered AS (
+    INSERT INTO {WalletLedger._meta.db_table}
+        (id, tenant_id, wallet_id, entry_no, entry_type, source, amount, balance_after, actor_id,
+         recognition_id, redemption_id, note, created_at)
+    SELECT p.entry_id, %(tenant)s, c.id, c.last_entry_no, %(credit)s, %(recognition)s, %(points)s, c.balance,
+        %(giver)s, p.recognition_id, NULL, %(note)s, %(now)s
+    FROM credited c JOIN paid_to p USING (user_id)
+)
+SELECT c.user_id, c.id, c.balance, c.last_entry_no,
+    (SELECT points_allocation_balance FROM {Tenant._meta.db_table} WHERE id = %(tenant)s)
+FROM credited c
+"""
+
+
+def _award_in_two_statements(
+    *, giver: User, ids: list[UUID], points: int, message: str, requested: str | None, group_id: UUID, now
+) -> AwardResult | None:
+    """An award in two statements instead of eight, or None when it wrote nothing.
+
+    None means the award is not a plain one (an unknown or unpermitted source,
+    a recipient missing or deactivated, a suspended tenant, over the cap, short
+    of funds): `_recognise` then decides, and refuses with the precise reason.
+    With no source requested a manager's award tries the pool first, so a
+    manager whose pool is short still falls back to their lead budget there.
+    """
+    if requested in (None, ""):
+        source = Source.POOL if giver.role == Role.TENANT_MANAGER else Source.LEAD_BUDGET
+    elif requested == Source.LEAD_BUDGET or (requested == Source.POOL and giver.role == Role.TENANT_MANAGER):
+        source = requested
+    else:
+        return None
+    row_ids = [(uuid.uuid4(), uuid.uuid4()) for _ in ids]  # (recognition, ledger entry) per recipient
+    rows = _credit_recipients(
+        giver=giver, ids=ids, row_ids=row_ids, points=points, message=message, source=source, group_id=group_id, now=now
+    )
+    if len(rows) != len(ids):
+        return None
+    total = points * len(ids)
+    by_user = {user_id: (wallet_id, balance, entry_no) for user_id, wallet_id, balance, entry_no, _ in rows}
+    pool_after, lead_after = rows[0][4], None
+    if source == Source.POOL:
+        pool_after = balances.pool_debit(giver.tenant_id, total)
+    else:
+        lead_after = balances.lead_budget_debit(giver.pk, total)
+
+    recognitions, entries = [], []
+    for user_id, (recognition_id, entry_id) in zip(ids, row_ids, strict=True):
+        wallet_id, balance, entry_no = by_user[user_id]
+        recognition = _loaded(
+            Recognition(
+                id=recognition_id,
+                tenant_id=giver.tenant_id,
+                giver=giver,
+                receiver_id=user_id,
+                points=points,
+                message=message,
+                funding_source=source,
+                group_id=group_id,
+                created_at=now,
+            )
+        )
+        recognitions.append(recognition)
+        entries.append(
+            _loaded(
+                WalletLedger(
+                    id=entry_id,
+                    tenant_id=giver.tenant_id,
+                    wallet_id=wallet_id,
+                    entry_no=entry_no,
+                    entry_type=WalletLedger.EntryType.CREDIT,
+                    source=WalletLedger.Source.RECOGNITION,
+                    amount=points,
+                    balance_after=balance,
+                    actor=giver,
+                    recognition=recognition,
+                    note=message[:500],
+                    created_at=now,
+                )
+            )
+        )
+    result = AwardResult(
+        tenant_id=giver.tenant_id,
+        group_id=group_id,
+        points=points,
+        funding_source=source,
+        recognitions=recognitions,
+        ledger_entries=entries,
+        wallet_balances_after={user_id: row[1] for user_id, row in by_user.items()},
+        pool_balance_after=pool_after,
+        lead_budget_after=lead_after,
+    )
+    _log_award(giver, result)
+    return result
+
+
+def _credit_recipients(
+    *,
+    giver: User,
+    ids: list[UUID],
+    row_ids: list[tuple[UUID, UUID]],
+    points: int,
+    message: str,
+    source: str,
+    group_id: UUID,
+    now,
+) -> list[tuple]:
+    """Statement 1 of the two-statement award.
+
+    Returns `(user_id, wallet_id, balance_after, entry_no, pool)` per credited
+    wallet, or no rows when it wrote nothing.
+    """
+    params = {
+        "users": ids,
+        "recognitions": [recognition_id for recognition_id, _ in row_ids],
+        "entries": [entry_id for _, entry_id in row_ids],
+        "tenant": giver.tenant_id,
+        "giver": giver.pk,
+        "active": Tenant.Status.ACTIVE.value,
+        "points": points,
+        "total": points * len(ids),
+        "count": len(ids),
+        "source": source,
+        "pool": Source.POOL.value,
+        "message": message,
+        "note": message[:500],
+        "group": group_id,
+        "now": now,
+        "credit": WalletLedger.EntryType.CREDIT.value,
+        "recognition": WalletLedger.Source.RECOGNITION.value,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_CREDIT_RECIPIENTS_SQL, params)
+        return cursor.fetchall()
+
+
+def _loaded(instance):
+    """Mark a model instance built from rows just written as saved, as if read from the database."""
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
 
 
 def recognition_distribute(

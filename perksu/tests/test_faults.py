@@ -3,6 +3,8 @@ and a retry with the same Idempotency-Key moves the points exactly once."""
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 import pytest
 from django.db import DataError, OperationalError, connection
@@ -108,13 +110,16 @@ def test_lock_timeout_during_an_award_rolls_back_and_the_retry_moves_points_once
 # --- A statement fails at the cursor (a dropped connection, a data error) --------------------------------------------
 
 
-def fail_statement_once(monkeypatch, starts_with: str, error: Exception) -> list:
-    """Make the first SQL statement starting with `starts_with` raise `error` at the cursor."""
+def fail_statement_once(monkeypatch, writes: str, error: Exception) -> list:
+    """Make the first SQL statement that contains the write `writes` (e.g. `INSERT INTO wallets`,
+    matched with or without quotes around the table, alone or inside a WITH) raise `error` at the cursor."""
+    verb, table = writes.rsplit(" ", 1)
+    pattern = re.compile(rf'\b{verb}\s+"?{table}"?\s', re.IGNORECASE)
     original = CursorWrapper.execute
     hits = []
 
     def execute(self, sql, params=None):
-        if not hits and sql.lstrip().upper().startswith(starts_with.upper()):
+        if not hits and pattern.search(sql):
             hits.append(sql)
             raise error
         return original(self, sql, params)
@@ -130,7 +135,7 @@ def test_connection_lost_while_writing_the_ledger_is_a_503_and_nothing_moves(
     before = books()
     hits = fail_statement_once(
         monkeypatch,
-        f'INSERT INTO "{WalletLedger._meta.db_table}"',
+        f"INSERT INTO {WalletLedger._meta.db_table}",
         OperationalError("server closed the connection unexpectedly"),
     )
     response = api.post(AWARD, award_body(employee, 250), HTTP_IDEMPOTENCY_KEY="award-002")
@@ -147,7 +152,7 @@ def test_connection_lost_while_writing_the_ledger_is_a_503_and_nothing_moves(
 def test_a_data_error_is_a_clean_500_and_nothing_moves(monkeypatch, funded_tenant, manager, employee):
     api = client_for(manager)
     before = books()
-    hits = fail_statement_once(monkeypatch, f'UPDATE "{Wallet._meta.db_table}"', DataError("value out of range"))
+    hits = fail_statement_once(monkeypatch, f"UPDATE {Wallet._meta.db_table}", DataError("value out of range"))
     response = api.post(AWARD, award_body(employee), HTTP_IDEMPOTENCY_KEY="award-003")
     assert hits, "the wallet credit should have been reached"
     assert_clean_json_error(response, 500, "database_error")

@@ -22,6 +22,7 @@ from perksu.testing import run_together
 from points.idempotency import fingerprint, run_idempotent
 from points.models import IdempotencyRecord
 from points.services import lead_delegate, lead_recall, tenant_allocate, tenant_clawback
+from recognition import services as recognition_services
 from recognition.models import Recognition
 from recognition.services import recognition_create, recognition_distribute
 from tenants.models import User
@@ -109,10 +110,15 @@ def test_without_the_wallet_lock_concurrent_awards_would_lose_updates(tenant, al
     ledger's unique (wallet, entry_no) refuses all but one: the lost updates
     surface as errors and roll back instead of corrupting the books. With the
     lock (previous test) all of them succeed.
+
+    This is the general path, which reads the wallet into Python; the
+    two-statement path computes every balance inside its UPDATE, under the row
+    lock, so it has no read to race.
     """
     threads, points = 8, 5
     allocate(tenant, 10_000)
     read_all = threading.Barrier(threads)
+    monkeypatch.setattr(recognition_services, "_award_in_two_statements", lambda **kwargs: None)
     monkeypatch.setattr(QuerySet, "select_for_update", lambda self, *args, **kwargs: self)
     original_bulk_create = QuerySet.bulk_create
 

@@ -1,6 +1,11 @@
 """Fault injection: an exception right after any write step of award, delegate, redeem (and
 distribute) leaves the books exactly as they were.
 
+An award has two paths on PostgreSQL (`recognition.services`): the two-statement
+path, and the general ORM path every award takes on SQLite. Each is faulted at
+each of its own steps; on PostgreSQL the general path is reached by switching the
+two-statement path off.
+
 Each case wraps one write (a queryset `update`/`bulk_create`/`create` on one
 model, or a `points.balances` helper) so that the real write runs and then an
 exception is raised, as a crash or a lost connection would between two
@@ -62,14 +67,22 @@ def inject(monkeypatch, step):
     return _fail_after_function(monkeypatch, target, name)
 
 
-AWARD_STEPS = {
+GENERAL_AWARD_STEPS = {
     "recognitions-inserted": ("qs", Recognition, "bulk_create"),
     "wallets-credited": ("qs", Wallet, "update"),
     "ledger-inserted": ("qs", WalletLedger, "bulk_create"),
     "pool-debited": ("fn", balances, "pool_debit"),
 }
-LEAD_AWARD_STEPS = {**AWARD_STEPS, "lead-budget-debited": ("fn", balances, "lead_budget_debit")}
-del LEAD_AWARD_STEPS["pool-debited"]
+GENERAL_LEAD_AWARD_STEPS = {**GENERAL_AWARD_STEPS, "lead-budget-debited": ("fn", balances, "lead_budget_debit")}
+del GENERAL_LEAD_AWARD_STEPS["pool-debited"]
+TWO_STATEMENT_AWARD_STEPS = {
+    "recipients-credited": ("fn", recognition_services, "_credit_recipients"),
+    "pool-debited": ("fn", balances, "pool_debit"),
+}
+TWO_STATEMENT_LEAD_AWARD_STEPS = {
+    "recipients-credited": ("fn", recognition_services, "_credit_recipients"),
+    "lead-budget-debited": ("fn", balances, "lead_budget_debit"),
+}
 DELEGATE_STEPS = {
     "lead-budget-credited": ("fn", balances, "lead_budget_credit"),
     "pool-debited": ("fn", balances, "pool_debit"),
@@ -107,8 +120,13 @@ def _assert_unchanged_after_fault(monkeypatch, step, operation):
     assert_reconciled()
 
 
-@pytest.mark.parametrize("step", AWARD_STEPS.values(), ids=AWARD_STEPS.keys())
-def test_pool_award_fault(books_with_history, manager, employee, other_employee, monkeypatch, step):
+@pytest.fixture
+def general_path(monkeypatch):
+    """Every award takes the general path, as on SQLite (a no-op there)."""
+    monkeypatch.setattr(recognition_services, "_award_in_two_statements", lambda **kwargs: None)
+
+
+def _pool_award(manager, employee, other_employee, monkeypatch, step):
     _assert_unchanged_after_fault(
         monkeypatch,
         step,
@@ -121,13 +139,34 @@ def test_pool_award_fault(books_with_history, manager, employee, other_employee,
     assert_reconciled()
 
 
-@pytest.mark.parametrize("step", LEAD_AWARD_STEPS.values(), ids=LEAD_AWARD_STEPS.keys())
-def test_lead_award_fault(books_with_history, funded_lead, employee, monkeypatch, step):
+def _lead_award(funded_lead, employee, monkeypatch, step):
     _assert_unchanged_after_fault(
         monkeypatch,
         step,
         lambda: recognition_create(giver=funded_lead, recipient_ids=[employee.pk], points=70, message="F"),
     )
+
+
+@pytest.mark.parametrize("step", GENERAL_AWARD_STEPS.values(), ids=GENERAL_AWARD_STEPS.keys())
+def test_pool_award_fault(books_with_history, general_path, manager, employee, other_employee, monkeypatch, step):
+    _pool_award(manager, employee, other_employee, monkeypatch, step)
+
+
+@pytest.mark.parametrize("step", GENERAL_LEAD_AWARD_STEPS.values(), ids=GENERAL_LEAD_AWARD_STEPS.keys())
+def test_lead_award_fault(books_with_history, general_path, funded_lead, employee, monkeypatch, step):
+    _lead_award(funded_lead, employee, monkeypatch, step)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("step", TWO_STATEMENT_AWARD_STEPS.values(), ids=TWO_STATEMENT_AWARD_STEPS.keys())
+def test_two_statement_pool_award_fault(books_with_history, manager, employee, other_employee, monkeypatch, step):
+    _pool_award(manager, employee, other_employee, monkeypatch, step)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("step", TWO_STATEMENT_LEAD_AWARD_STEPS.values(), ids=TWO_STATEMENT_LEAD_AWARD_STEPS.keys())
+def test_two_statement_lead_award_fault(books_with_history, funded_lead, employee, monkeypatch, step):
+    _lead_award(funded_lead, employee, monkeypatch, step)
 
 
 @pytest.mark.parametrize("step", DELEGATE_STEPS.values(), ids=DELEGATE_STEPS.keys())

@@ -1,0 +1,200 @@
+"""The two-statement award (PostgreSQL): it writes exactly what the general path
+writes, and it declines — writing nothing — every award that is not a plain
+one, so the general path refuses with the precise reason.
+
+The refusals themselves, their codes and figures, are tested for both paths in
+test_services.py; here the subject is the split between the two paths.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from perksu.errors import DomainError
+from points.tests.books import books, lead_budget, pool, wallet_balance
+from recognition import services
+from recognition.models import Recognition
+from tenants.models import Tenant
+from tenants.services import tenant_set_status, user_set_active
+from tenants.tests.factories import LeadFactory, UserFactory
+from wallets.models import WalletLedger
+
+pytestmark = pytest.mark.postgres
+
+
+def _try_two_statements(giver, recipients, points, requested=None):
+    """Call the two-statement path alone, as `recognition_create` does, inside a transaction."""
+    with transaction.atomic():
+        return services._award_in_two_statements(
+            giver=giver,
+            ids=[r.pk for r in recipients],
+            points=points,
+            message="Plain award",
+            requested=requested,
+            group_id=uuid.uuid4(),
+            now=timezone.now(),
+        )
+
+
+def _rows(group_id) -> tuple[list, list]:
+    recognitions = list(
+        Recognition.objects.filter(group_id=group_id)
+        .order_by("receiver__email")
+        .values("tenant_id", "giver_id", "receiver__email", "points", "message", "funding_source")
+    )
+    entries = list(
+        WalletLedger.objects.filter(recognition__group_id=group_id)
+        .order_by("wallet__user__email")
+        .values(
+            "tenant_id", "wallet__user__email", "entry_no", "entry_type", "source", "amount", "balance_after",
+            "actor_id", "redemption_id", "note",
+        )
+    )  # fmt: skip
+    return recognitions, entries
+
+
+def _comparable(result, emails) -> dict:
+    return {
+        "points": result.points,
+        "funding_source": result.funding_source,
+        "wallets_after": sorted(result.wallet_balances_after.values()),
+        "recipients": emails,
+        "recognitions": len(result.recognitions),
+        "entries": [(e.entry_no, e.amount, e.balance_after, e.recognition_id in {r.pk for r in result.recognitions})
+                    for e in result.ledger_entries],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("payer", ["manager", "lead"])
+def test_both_paths_write_the_same_rows(funded_lead, manager, tenant, monkeypatch, payer):
+    """The same award, made once on each path to twin recipients with the same history: the
+    recognitions, ledger rows, balances and result agree field by field (ids and times aside)."""
+    giver = manager if payer == "manager" else funded_lead
+    twins = {
+        path: [UserFactory(tenant=tenant, email=f"{path}-{n}@triton.test", password=None) for n in range(3)]
+        for path in ("fast", "general")
+    }
+    for people in twins.values():  # some history, so entry numbers and balances are not the first
+        services.recognition_create(giver=manager, recipient_ids=[people[0].pk], points=7, message="Earlier")
+
+    results = {}
+    for path, people in twins.items():
+        if path == "general":
+            monkeypatch.setattr(services, "_award_in_two_statements", lambda **kwargs: None)
+        with CaptureQueriesContext(connection) as ctx:
+            results[path] = services.recognition_create(
+                giver=giver, recipient_ids=[p.pk for p in people], points=40, message="Same award"
+            )
+        results[path + "-statements"] = len(ctx.captured_queries)
+    monkeypatch.undo()
+
+    fast, general = results["fast"], results["general"]
+    assert results["fast-statements"] < results["general-statements"]  # the fast path really ran
+    strip = lambda rows: [{k: v for k, v in row.items() if "email" not in k} for row in rows]  # noqa: E731
+    fast_rows, general_rows = _rows(fast.group_id), _rows(general.group_id)
+    assert [strip(r) for r in fast_rows] == [strip(r) for r in general_rows]
+    assert [e["entry_no"] for e in fast_rows[1]] == [2, 1, 1]  # the first twin already had one entry
+    assert _comparable(fast, 3) == _comparable(general, 3)
+    assert fast.wallet_balances_after == {p.pk: wallet_balance(p) for p in twins["fast"]}
+    # The result's instances are the rows written, in the order the recipients were given.
+    assert [(r.pk, r.receiver_id) for r in fast.recognitions] == [
+        (Recognition.objects.get(group_id=fast.group_id, receiver=p).pk, p.pk) for p in twins["fast"]
+    ]
+    assert [e.pk for e in fast.ledger_entries] == [
+        WalletLedger.objects.get(recognition=r).pk for r in fast.recognitions
+    ]
+    if payer == "manager":
+        assert fast.pool_balance_after == general.pool_balance_after + 120 == pool(tenant) + 120
+        assert fast.lead_budget_after is general.lead_budget_after is None
+    else:
+        assert fast.lead_budget_after == general.lead_budget_after + 120 == lead_budget(funded_lead) + 120
+        assert fast.pool_balance_after == general.pool_balance_after == pool(tenant)
+
+
+def test_a_plain_award_is_two_statements_inside_its_transaction(funded_tenant, manager, employee):
+    with CaptureQueriesContext(connection) as ctx:
+        services.recognition_create(giver=manager, recipient_ids=[employee.pk], points=5, message="Thanks")
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert sql[0].startswith("SAVEPOINT") and sql[-1].startswith("RELEASE SAVEPOINT"), sql
+    statement, debit = sql[1:-1]
+    assert statement.lstrip().startswith("WITH paid_to") and "FOR UPDATE OF w" in statement
+    assert debit.startswith("UPDATE tenants SET points_allocation_balance"), debit  # the tenant row, last
+
+
+def _decline_cases():
+    """name → (arrange(world) returning (giver, recipients, points, requested), the general path's refusal code)."""
+
+    def short_pool(w):
+        return w["manager"], [w["employee"]], 50_001, None
+
+    def inactive(w):
+        user_set_active(user=w["other"], is_active=False)
+        return w["manager"], [w["employee"], w["other"]], 5, None
+
+    def other_tenant(w):
+        return w["manager"], [w["employee"], w["outsider"]], 5, None
+
+    def suspended(w):
+        tenant_set_status(tenant=w["tenant"], status=Tenant.Status.SUSPENDED)
+        return w["manager"], [w["employee"]], 5, None
+
+    def over_cap(w):
+        Tenant.objects.filter(pk=w["tenant"].pk).update(max_award_points=10)
+        return w["manager"], [w["employee"]], 11, None
+
+    def lead_short(w):
+        return w["lead"], [w["employee"]], 10_001, None
+
+    def lead_with_an_empty_budget(w):
+        return LeadFactory(tenant=w["tenant"], password=None), [w["employee"]], 5, None
+
+    def manager_asks_for_a_budget(w):
+        return w["manager"], [w["employee"]], 5, "LEAD_BUDGET"
+
+    def lead_asks_for_pool(w):
+        return w["lead"], [w["employee"]], 5, "POOL"
+
+    def unknown_source(w):
+        return w["manager"], [w["employee"]], 5, "PIGGY_BANK"
+
+    return {
+        "short-pool": (short_pool, "insufficient_balance"),
+        "inactive-recipient": (inactive, "inactive_user"),
+        "recipient-of-another-tenant": (other_tenant, "not_found"),
+        "suspended-tenant": (suspended, "tenant_suspended"),
+        "over-cap": (over_cap, "over_award_cap"),
+        "lead-budget-short": (lead_short, "insufficient_balance"),
+        "lead-with-an-empty-budget": (lead_with_an_empty_budget, "insufficient_balance"),
+        "manager-asks-for-a-budget-they-lack": (manager_asks_for_a_budget, "no_lead_budget"),
+        "lead-asks-for-the-pool": (lead_asks_for_pool, "permission_denied"),
+        "unknown-source": (unknown_source, "invalid_funding_source"),
+    }
+
+
+DECLINES = _decline_cases()
+
+
+@pytest.mark.parametrize("case", DECLINES.values(), ids=DECLINES.keys())
+def test_it_declines_writing_nothing_and_the_general_path_refuses(
+    funded_lead, manager, tenant, employee, other_employee, outsider, case
+):
+    arrange, code = case
+    world = {"manager": manager, "lead": funded_lead, "tenant": tenant, "employee": employee,
+             "other": other_employee, "outsider": outsider}  # fmt: skip
+    giver, recipients, points, requested = arrange(world)
+    giver.refresh_from_db()
+    before = books()
+    assert _try_two_statements(giver, recipients, points, requested) is None
+    assert books() == before
+    with pytest.raises(DomainError) as refused:
+        services.recognition_create(
+            giver=giver, recipient_ids=[r.pk for r in recipients], points=points, message="M",
+            funding_source=requested,
+        )  # fmt: skip
+    assert refused.value.code == code
+    assert books() == before
