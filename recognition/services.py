@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from perksu.db import prepared_cursor
 from perksu.errors import DomainError, NotFoundError, PermissionDeniedError, insufficient
 from points import balances
 from points.amounts import require_amount
@@ -314,10 +315,7 @@ WITH paid_to (user_id, recognition_id, entry_id) AS (
         SELECT 1 FROM {Tenant._meta.db_table} t
         WHERE t.id = %(tenant)s AND t.status = %(active)s
           AND (t.max_award_points IS NULL OR t.max_award_points >= %(points)s)
-          AND CASE WHEN %(source)s = %(pool)s THEN t.points_allocation_balance >= %(total)s
-              ELSE EXISTS (
-                SELECT 1 FROM {LeadBudget._meta.db_table} b WHERE b.lead_id = %(giver)s AND b.balance >= %(total)s
-              ) END
+          AND {{covered}}
       )
     ORDER BY w.id
     FOR UPDATE OF w
@@ -346,6 +344,13 @@ SELECT c.user_id, c.id, c.balance, c.last_entry_no,
     (SELECT points_allocation_balance FROM {Tenant._meta.db_table} WHERE id = %(tenant)s)
 FROM credited c
 """
+
+_COVERED = {
+    Source.POOL: "t.points_allocation_balance >= %(total)s",
+    Source.LEAD_BUDGET: f"EXISTS (SELECT 1 FROM {LeadBudget._meta.db_table} b "
+    "WHERE b.lead_id = %(giver)s AND b.balance >= %(total)s)",
+}
+_CREDIT_SQL_BY_SOURCE = {source: _CREDIT_RECIPIENTS_SQL.replace("{covered}", gate) for source, gate in _COVERED.items()}
 
 
 def _award_in_two_statements(
@@ -456,7 +461,6 @@ def _credit_recipients(
         "total": points * len(ids),
         "count": len(ids),
         "source": source,
-        "pool": Source.POOL.value,
         "message": message,
         "note": message[:500],
         "group": group_id,
@@ -464,8 +468,8 @@ def _credit_recipients(
         "credit": WalletLedger.EntryType.CREDIT.value,
         "recognition": WalletLedger.Source.RECOGNITION.value,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_CREDIT_RECIPIENTS_SQL, params)
+    with prepared_cursor() as cursor:
+        cursor.execute(_CREDIT_SQL_BY_SOURCE[source], params)
         return cursor.fetchall()
 
 

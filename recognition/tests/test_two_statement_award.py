@@ -198,3 +198,43 @@ def test_it_declines_writing_nothing_and_the_general_path_refuses(
         )  # fmt: skip
     assert refused.value.code == code
     assert books() == before
+
+
+def test_the_award_statement_is_prepared_once_and_runs_on_its_generic_plan(funded_tenant, manager, employee):
+    """perksu.db.prepared_cursor and the settings: PostgreSQL keeps one prepared statement for
+    the award per connection and reuses its generic plan, instead of planning every award."""
+
+    def prepared() -> list[tuple[int, int]]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+                ["%WITH paid_to%"],
+            )
+            return cursor.fetchall()
+
+    before = prepared()  # the connection may have prepared it already, for an earlier test
+    generic_before = before[0][0] if before else 0
+    for n in range(3):
+        services.recognition_create(giver=manager, recipient_ids=[employee.pk], points=1, message=f"Award {n}")
+    assert prepared() == [(generic_before + 3, 0)]
+
+
+def test_with_prepared_statements_off_the_award_binds_on_the_server_unprepared(funded_tenant, manager, employee):
+    """DATABASE_PREPARED_STATEMENTS=False leaves psycopg's prepare_threshold unset: the same
+    statement runs, bound on the server, and nothing new is prepared."""
+    connection.ensure_connection()
+    raw = connection.connection
+    saved = raw.prepare_threshold
+    raw.prepare_threshold = None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+            prepared_before = cursor.fetchone()[0]
+        result = services.recognition_create(giver=manager, recipient_ids=[employee.pk], points=9, message="Off")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+            assert cursor.fetchone()[0] == prepared_before
+    finally:
+        raw.prepare_threshold = saved
+    assert result.wallet_balances_after == {employee.pk: 9} and wallet_balance(employee) == 9
+    assert result.pool_balance_after == pool(funded_tenant) == 50_000 - 9
