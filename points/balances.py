@@ -26,6 +26,18 @@ _TENANTS = Tenant._meta.db_table
 _BUDGETS = LeadBudget._meta.db_table
 
 
+# The same two conditional debits, for a statement that does more than debit (the
+# award's, in recognition.services): an UPDATE with named parameters %(total)s and
+# %(tenant)s or %(giver)s, to which the caller adds its own conditions and RETURNING.
+POOL_DEBIT_SQL = (
+    f"UPDATE {_TENANTS} SET points_allocation_balance = points_allocation_balance - %(total)s "
+    f"WHERE id = %(tenant)s AND points_allocation_balance >= %(total)s AND status = 'ACTIVE'"
+)
+LEAD_BUDGET_DEBIT_SQL = (
+    f"UPDATE {_BUDGETS} SET balance = balance - %(total)s WHERE lead_id = %(giver)s AND balance >= %(total)s"
+)
+
+
 def _returning(sql: str, params: list) -> int | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

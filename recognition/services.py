@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -153,8 +154,8 @@ def recognition_create(
     budget or tenant row last; one Recognition and, with points, one wallet
     CREDIT per recipient, all in one transaction.
 
-    On PostgreSQL an award is first tried in two statements
-    (`_award_in_two_statements`: the award path the load runs through, see
+    On PostgreSQL an award is first tried as one statement
+    (`_award_in_one_statement`, the path the load runs through, see
     docs/PERFORMANCE.md); whatever it declines, and kudos, and every
     recognition on SQLite, take the general path `_recognise`, which refuses
     with the precise reason. Both write the same rows.
@@ -171,19 +172,13 @@ def recognition_create(
 
     group_id = uuid.uuid4()
     now = timezone.now()
+    if points > 0 and connection.vendor == "postgresql":
+        paid = _award_in_one_statement(
+            giver=giver, ids=ids, points=points, message=message, requested=funding_source, group_id=group_id, now=now
+        )
+        if paid is not None:
+            return paid
     with transaction.atomic():
-        if points > 0 and connection.vendor == "postgresql":
-            paid = _award_in_two_statements(
-                giver=giver,
-                ids=ids,
-                points=points,
-                message=message,
-                requested=funding_source,
-                group_id=group_id,
-                now=now,
-            )
-            if paid is not None:
-                return paid
         return _recognise(
             giver=giver, ids=ids, points=points, message=message, requested=funding_source, group_id=group_id, now=now
         )
@@ -192,7 +187,7 @@ def recognition_create(
 def _recognise(
     *, giver: User, ids: list[UUID], points: int, message: str, requested: str | None, group_id: UUID, now
 ) -> AwardResult:
-    """The general path: every award on SQLite, kudos, and any award the two-statement path declined.
+    """The general path: every award on SQLite, kudos, and any award the one-statement path declined.
 
     Runs inside `recognition_create`'s transaction. It reads the tenant, picks
     the source by the funding rule and refuses with the precise reason.
@@ -299,13 +294,19 @@ def _log_award(giver: User, result: AwardResult) -> None:
     )
 
 
-# The two-statement award (PostgreSQL). Statement 1 locks the recipients' wallets
-# in primary-key order, credits them and inserts the recognitions and ledger rows;
-# it writes nothing unless every recipient is an active member of the tenant and,
-# as read before any lock, the tenant is active, the award is within its cap and
-# the paying balance covers it. Statement 2 is the conditional debit of
-# `points.balances`, the tenant row (or the lead budget) last, as on every path.
-_CREDIT_RECIPIENTS_SQL = f"""
+# The one-statement award (PostgreSQL). It locks the recipients' wallets in primary-key
+# order, credits them, inserts the recognitions and ledger rows and, last, debits the
+# pool or lead budget with the conditional UPDATE of `points.balances` — in one
+# statement, so in autocommit one round trip pays the award, and the paying row stays
+# locked only for the rest of that statement and its commit.
+#
+# It writes nothing unless every recipient is an active member of the tenant and,
+# as read before any lock, the tenant is active, the award within its cap and the
+# paying balance covers it. The debit waits for the inserts (its condition counts
+# their rows), so the paying row is locked after the wallets, as on every path. If
+# the debit then finds the balance gone (a concurrent award took it), the statement
+# calls perksu_award_not_paid(), which raises SQLSTATE PK001 and undoes all of it.
+_AWARD_SQL = f"""
 WITH paid_to (user_id, recognition_id, entry_id) AS (
     SELECT * FROM unnest(%(users)s::uuid[], %(recognitions)s::uuid[], %(entries)s::uuid[])
 ), locked AS (
@@ -332,6 +333,7 @@ WITH paid_to (user_id, recognition_id, entry_id) AS (
     SELECT p.recognition_id, %(tenant)s, %(giver)s, c.user_id, %(points)s, %(message)s, %(source)s, %(group)s,
         %(now)s
     FROM credited c JOIN paid_to p USING (user_id)
+    RETURNING id
 ), entered AS (
     INSERT INTO {WalletLedger._meta.db_table}
         (id, tenant_id, wallet_id, entry_no, entry_type, source, amount, balance_after, actor_id,
@@ -339,30 +341,47 @@ WITH paid_to (user_id, recognition_id, entry_id) AS (
     SELECT p.entry_id, %(tenant)s, c.id, c.last_entry_no, %(credit)s, %(recognition)s, %(points)s, c.balance,
         %(giver)s, p.recognition_id, NULL, %(note)s, %(now)s
     FROM credited c JOIN paid_to p USING (user_id)
+    RETURNING id
+), debited AS (
+    {{debit}}
+      AND (SELECT count(*) FROM recognised) + (SELECT count(*) FROM entered) = 2 * %(count)s
+    RETURNING {{balance}}
 )
 SELECT c.user_id, c.id, c.balance, c.last_entry_no,
+    COALESCE((SELECT {{balance}} FROM debited), perksu_award_not_paid()),
     (SELECT points_allocation_balance FROM {Tenant._meta.db_table} WHERE id = %(tenant)s)
 FROM credited c
 """
-
-_COVERED = {
-    Source.POOL: "t.points_allocation_balance >= %(total)s",
-    Source.LEAD_BUDGET: f"EXISTS (SELECT 1 FROM {LeadBudget._meta.db_table} b "
-    "WHERE b.lead_id = %(giver)s AND b.balance >= %(total)s)",
+_AWARD_SQL_BY_SOURCE = {
+    Source.POOL: _AWARD_SQL.replace("{covered}", "t.points_allocation_balance >= %(total)s")
+    .replace("{debit}", balances.POOL_DEBIT_SQL)
+    .replace("{balance}", "points_allocation_balance"),
+    Source.LEAD_BUDGET: _AWARD_SQL.replace(
+        "{covered}",
+        f"EXISTS (SELECT 1 FROM {LeadBudget._meta.db_table} b WHERE b.lead_id = %(giver)s AND b.balance >= %(total)s)",
+    )
+    .replace("{debit}", balances.LEAD_BUDGET_DEBIT_SQL)
+    .replace("{balance}", "balance"),
 }
-_CREDIT_SQL_BY_SOURCE = {source: _CREDIT_RECIPIENTS_SQL.replace("{covered}", gate) for source, gate in _COVERED.items()}
+AWARD_NOT_PAID = "PK001"
+"""SQLSTATE of perksu_award_not_paid() (recognition migration 0004)."""
 
 
-def _award_in_two_statements(
+def _award_in_one_statement(
     *, giver: User, ids: list[UUID], points: int, message: str, requested: str | None, group_id: UUID, now
 ) -> AwardResult | None:
-    """An award in two statements instead of eight, or None when it wrote nothing.
+    """A plain award in one statement, or None when it wrote nothing.
 
     None means the award is not a plain one (an unknown or unpermitted source,
     a recipient missing or deactivated, a suspended tenant, over the cap, short
-    of funds): `_recognise` then decides, and refuses with the precise reason.
-    With no source requested a manager's award tries the pool first, so a
-    manager whose pool is short still falls back to their lead budget there.
+    of funds, or the balance taken by a concurrent award): `_recognise` then
+    decides, and refuses with the precise reason. With no source requested a
+    manager's award tries the pool, so a manager whose pool is short still
+    falls back to their lead budget there.
+
+    Outside a transaction the statement runs in autocommit: it is its own
+    transaction. Inside one (an API request's), it runs in a savepoint, so a
+    declined award leaves the caller's transaction usable.
     """
     if requested in (None, ""):
         source = Source.POOL if giver.role == Role.TENANT_MANAGER else Source.LEAD_BUDGET
@@ -371,19 +390,27 @@ def _award_in_two_statements(
     else:
         return None
     row_ids = [(uuid.uuid4(), uuid.uuid4()) for _ in ids]  # (recognition, ledger entry) per recipient
-    rows = _credit_recipients(
-        giver=giver, ids=ids, row_ids=row_ids, points=points, message=message, source=source, group_id=group_id, now=now
-    )
+    try:
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            rows = _pay_award(
+                giver=giver,
+                ids=ids,
+                row_ids=row_ids,
+                points=points,
+                message=message,
+                source=source,
+                group_id=group_id,
+                now=now,
+            )
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == AWARD_NOT_PAID:
+            return None
+        raise
     if len(rows) != len(ids):
         return None
-    total = points * len(ids)
-    by_user = {user_id: (wallet_id, balance, entry_no) for user_id, wallet_id, balance, entry_no, _ in rows}
-    pool_after, lead_after = rows[0][4], None
-    if source == Source.POOL:
-        pool_after = balances.pool_debit(giver.tenant_id, total)
-    else:
-        lead_after = balances.lead_budget_debit(giver.pk, total)
 
+    by_user = {user_id: (wallet_id, balance, entry_no) for user_id, wallet_id, balance, entry_no, _, _ in rows}
+    _, _, _, _, payer_after, pool_after = rows[0]
     recognitions, entries = [], []
     for user_id, (recognition_id, entry_id) in zip(ids, row_ids, strict=True):
         wallet_id, balance, entry_no = by_user[user_id]
@@ -427,14 +454,14 @@ def _award_in_two_statements(
         recognitions=recognitions,
         ledger_entries=entries,
         wallet_balances_after={user_id: row[1] for user_id, row in by_user.items()},
-        pool_balance_after=pool_after,
-        lead_budget_after=lead_after,
+        pool_balance_after=payer_after if source == Source.POOL else pool_after,
+        lead_budget_after=payer_after if source == Source.LEAD_BUDGET else None,
     )
-    _log_award(giver, result)
+    _log_award(giver, result)  # in autocommit the award has committed, and the line is written now
     return result
 
 
-def _credit_recipients(
+def _pay_award(
     *,
     giver: User,
     ids: list[UUID],
@@ -445,11 +472,8 @@ def _credit_recipients(
     group_id: UUID,
     now,
 ) -> list[tuple]:
-    """Statement 1 of the two-statement award.
-
-    Returns `(user_id, wallet_id, balance_after, entry_no, pool)` per credited
-    wallet, or no rows when it wrote nothing.
-    """
+    """Run the award's statement. Returns `(user_id, wallet_id, balance_after, entry_no,
+    payer_after, pool)` per credited wallet, or no rows when it wrote nothing."""
     params = {
         "users": ids,
         "recognitions": [recognition_id for recognition_id, _ in row_ids],
@@ -469,7 +493,7 @@ def _credit_recipients(
         "recognition": WalletLedger.Source.RECOGNITION.value,
     }
     with prepared_cursor() as cursor:
-        cursor.execute(_CREDIT_SQL_BY_SOURCE[source], params)
+        cursor.execute(_AWARD_SQL_BY_SOURCE[source], params)
         return cursor.fetchall()
 
 

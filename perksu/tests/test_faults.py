@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from points import balances
 from points.models import DelegationLog, IdempotencyRecord, LeadBudget
+from recognition import services as recognition_services
 from recognition.models import Recognition
 from tenants.models import Tenant
 from wallets.models import Wallet, WalletLedger
@@ -38,6 +39,14 @@ def client_for(user) -> APIClient:
     api = APIClient()
     api.force_authenticate(user)
     return api
+
+
+def award_payment():
+    """Where an award pays: one statement on PostgreSQL (`_pay_award`), the pool debit on SQLite's
+    general path. A fault injected there fails the award at its last write."""
+    if connection.vendor == "postgresql":
+        return recognition_services, "_pay_award"
+    return balances, "pool_debit"
 
 
 def fail_once(monkeypatch, target, name: str, error: Exception) -> list:
@@ -78,7 +87,7 @@ def test_lock_timeout_during_an_award_rolls_back_and_the_retry_moves_points_once
 ):
     api = client_for(manager)
     before = books()
-    calls = fail_once(monkeypatch, balances, "pool_debit", OperationalError("canceling statement due to lock timeout"))
+    calls = fail_once(monkeypatch, *award_payment(), OperationalError("canceling statement due to lock timeout"))
 
     response = api.post(AWARD, award_body(employee), HTTP_IDEMPOTENCY_KEY="award-001")
 
@@ -165,7 +174,7 @@ def test_a_data_error_is_a_clean_500_and_nothing_moves(monkeypatch, funded_tenan
 def test_a_bug_in_the_operation_is_a_clean_500_and_nothing_moves(monkeypatch, funded_tenant, manager, employee):
     api = client_for(manager)
     before = books()
-    fail_once(monkeypatch, balances, "pool_debit", RuntimeError("unexpected"))
+    fail_once(monkeypatch, *award_payment(), RuntimeError("unexpected"))
     response = api.post(AWARD, award_body(employee), HTTP_IDEMPOTENCY_KEY="award-004")
     assert_clean_json_error(response, 500, "server_error")
     assert books() == before
@@ -223,16 +232,17 @@ def test_a_killed_database_connection_during_an_award_then_a_retry_moves_points_
 ):
     api = client_for(manager)
     before = books()
-    original = balances.pool_debit
+    target, name = award_payment()
+    original = getattr(target, name)
     calls, killed = [], []
 
-    def pool_debit_on_a_dying_connection(*args, **kwargs):
+    def pay_on_a_dying_connection(*args, **kwargs):
         calls.append(args)
         if len(calls) == 1:
             killed.append(_terminate_own_backend())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(balances, "pool_debit", pool_debit_on_a_dying_connection)
+    monkeypatch.setattr(target, name, pay_on_a_dying_connection)
     response = api.post(AWARD, award_body(employee, 300), HTTP_IDEMPOTENCY_KEY="award-kill")
     assert_clean_json_error(response, 503, "service_unavailable")
     # What Django does when a request ends (close_old_connections): drop the dead connection.

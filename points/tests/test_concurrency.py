@@ -112,13 +112,13 @@ def test_without_the_wallet_lock_concurrent_awards_would_lose_updates(tenant, al
     lock (previous test) all of them succeed.
 
     This is the general path, which reads the wallet into Python; the
-    two-statement path computes every balance inside its UPDATE, under the row
+    one-statement path computes every balance inside its UPDATE, under the row
     lock, so it has no read to race.
     """
     threads, points = 8, 5
     allocate(tenant, 10_000)
     read_all = threading.Barrier(threads)
-    monkeypatch.setattr(recognition_services, "_award_in_two_statements", lambda **kwargs: None)
+    monkeypatch.setattr(recognition_services, "_award_in_one_statement", lambda **kwargs: None)
     monkeypatch.setattr(QuerySet, "select_for_update", lambda self, *args, **kwargs: self)
     original_bulk_create = QuerySet.bulk_create
 

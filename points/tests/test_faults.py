@@ -1,10 +1,13 @@
 """Fault injection: an exception right after any write step of award, delegate, redeem (and
 distribute) leaves the books exactly as they were.
 
-An award has two paths on PostgreSQL (`recognition.services`): the two-statement
-path, and the general ORM path every award takes on SQLite. Each is faulted at
-each of its own steps; on PostgreSQL the general path is reached by switching the
-two-statement path off.
+An award has two paths on PostgreSQL (`recognition.services`): one statement, and
+the general ORM path every award takes on SQLite. Each is faulted at each of its
+own steps; on PostgreSQL the general path is reached by switching the
+one-statement path off. (Inside a transaction, as here, the statement runs in a
+savepoint; in autocommit it is its own transaction, and a failure inside it —
+the guard that undoes an unpaid award — is tested in
+recognition/tests/test_one_statement_award.py.)
 
 Each case wraps one write (a queryset `update`/`bulk_create`/`create` on one
 model, or a `points.balances` helper) so that the real write runs and then an
@@ -75,14 +78,7 @@ GENERAL_AWARD_STEPS = {
 }
 GENERAL_LEAD_AWARD_STEPS = {**GENERAL_AWARD_STEPS, "lead-budget-debited": ("fn", balances, "lead_budget_debit")}
 del GENERAL_LEAD_AWARD_STEPS["pool-debited"]
-TWO_STATEMENT_AWARD_STEPS = {
-    "recipients-credited": ("fn", recognition_services, "_credit_recipients"),
-    "pool-debited": ("fn", balances, "pool_debit"),
-}
-TWO_STATEMENT_LEAD_AWARD_STEPS = {
-    "recipients-credited": ("fn", recognition_services, "_credit_recipients"),
-    "lead-budget-debited": ("fn", balances, "lead_budget_debit"),
-}
+ONE_STATEMENT_AWARD_STEPS = {"award-statement": ("fn", recognition_services, "_pay_award")}
 DELEGATE_STEPS = {
     "lead-budget-credited": ("fn", balances, "lead_budget_credit"),
     "pool-debited": ("fn", balances, "pool_debit"),
@@ -123,7 +119,7 @@ def _assert_unchanged_after_fault(monkeypatch, step, operation):
 @pytest.fixture
 def general_path(monkeypatch):
     """Every award takes the general path, as on SQLite (a no-op there)."""
-    monkeypatch.setattr(recognition_services, "_award_in_two_statements", lambda **kwargs: None)
+    monkeypatch.setattr(recognition_services, "_award_in_one_statement", lambda **kwargs: None)
 
 
 def _pool_award(manager, employee, other_employee, monkeypatch, step):
@@ -158,14 +154,14 @@ def test_lead_award_fault(books_with_history, general_path, funded_lead, employe
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("step", TWO_STATEMENT_AWARD_STEPS.values(), ids=TWO_STATEMENT_AWARD_STEPS.keys())
-def test_two_statement_pool_award_fault(books_with_history, manager, employee, other_employee, monkeypatch, step):
+@pytest.mark.parametrize("step", ONE_STATEMENT_AWARD_STEPS.values(), ids=ONE_STATEMENT_AWARD_STEPS.keys())
+def test_one_statement_pool_award_fault(books_with_history, manager, employee, other_employee, monkeypatch, step):
     _pool_award(manager, employee, other_employee, monkeypatch, step)
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("step", TWO_STATEMENT_LEAD_AWARD_STEPS.values(), ids=TWO_STATEMENT_LEAD_AWARD_STEPS.keys())
-def test_two_statement_lead_award_fault(books_with_history, funded_lead, employee, monkeypatch, step):
+@pytest.mark.parametrize("step", ONE_STATEMENT_AWARD_STEPS.values(), ids=ONE_STATEMENT_AWARD_STEPS.keys())
+def test_one_statement_lead_award_fault(books_with_history, funded_lead, employee, monkeypatch, step):
     _lead_award(funded_lead, employee, monkeypatch, step)
 
 

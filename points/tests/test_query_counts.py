@@ -17,8 +17,8 @@ from wallets.services import redemption_create, redemption_refund, reward_create
 
 # operation → statements. PostgreSQL's distribution locks the members' wallets with
 # one SELECT … FOR UPDATE that SQLite (one writer) does not need, and PostgreSQL pays
-# an award in two statements (`recognition.services._award_in_two_statements`)
-# where SQLite's general path takes six.
+# an award in one statement (`recognition.services._award_in_one_statement`, here in
+# a savepoint) where SQLite's general path takes six.
 BUDGET = {
     "allocate": 6,
     "clawback": 6,
@@ -34,7 +34,7 @@ BUDGET = {
 }
 
 
-POSTGRESQL_BUDGET = {"award_pool": 4, "award_lead": 4, "award_multi": 4}
+POSTGRESQL_BUDGET = {"award_pool": 3, "award_lead": 3, "award_multi": 3}
 
 
 def _budget(operation: str) -> int:

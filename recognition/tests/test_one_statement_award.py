@@ -1,6 +1,8 @@
-"""The two-statement award (PostgreSQL): it writes exactly what the general path
-writes, and it declines — writing nothing — every award that is not a plain
-one, so the general path refuses with the precise reason.
+"""The one-statement award (PostgreSQL): it writes exactly what the general path
+writes; it declines — writing nothing — every award that is not a plain one, so
+the general path refuses with the precise reason; in autocommit it is one round
+trip; it locks the paying row after the wallets; and when a concurrent award
+takes the balance mid-statement, its guard undoes the whole statement.
 
 The refusals themselves, their codes and figures, are tested for both paths in
 test_services.py; here the subject is the split between the two paths.
@@ -27,10 +29,10 @@ from wallets.models import WalletLedger
 pytestmark = pytest.mark.postgres
 
 
-def _try_two_statements(giver, recipients, points, requested=None):
-    """Call the two-statement path alone, as `recognition_create` does, inside a transaction."""
+def _try_one_statement(giver, recipients, points, requested=None):
+    """Call the one-statement path alone, as `recognition_create` does."""
     with transaction.atomic():
-        return services._award_in_two_statements(
+        return services._award_in_one_statement(
             giver=giver,
             ids=[r.pk for r in recipients],
             points=points,
@@ -85,7 +87,7 @@ def test_both_paths_write_the_same_rows(funded_lead, manager, tenant, monkeypatc
     results = {}
     for path, people in twins.items():
         if path == "general":
-            monkeypatch.setattr(services, "_award_in_two_statements", lambda **kwargs: None)
+            monkeypatch.setattr(services, "_award_in_one_statement", lambda **kwargs: None)
         with CaptureQueriesContext(connection) as ctx:
             results[path] = services.recognition_create(
                 giver=giver, recipient_ids=[p.pk for p in people], points=40, message="Same award"
@@ -116,14 +118,15 @@ def test_both_paths_write_the_same_rows(funded_lead, manager, tenant, monkeypatc
         assert fast.pool_balance_after == general.pool_balance_after == pool(tenant)
 
 
-def test_a_plain_award_is_two_statements_inside_its_transaction(funded_tenant, manager, employee):
+def test_inside_a_transaction_a_plain_award_is_one_statement_in_a_savepoint(funded_tenant, manager, employee):
     with CaptureQueriesContext(connection) as ctx:
         services.recognition_create(giver=manager, recipient_ids=[employee.pk], points=5, message="Thanks")
     sql = [q["sql"] for q in ctx.captured_queries]
+    assert len(sql) == 3, sql
     assert sql[0].startswith("SAVEPOINT") and sql[-1].startswith("RELEASE SAVEPOINT"), sql
-    statement, debit = sql[1:-1]
+    statement = sql[1]
     assert statement.lstrip().startswith("WITH paid_to") and "FOR UPDATE OF w" in statement
-    assert debit.startswith("UPDATE tenants SET points_allocation_balance"), debit  # the tenant row, last
+    assert "UPDATE tenants SET points_allocation_balance = points_allocation_balance - %(total)s" in statement
 
 
 def _decline_cases():
@@ -189,7 +192,7 @@ def test_it_declines_writing_nothing_and_the_general_path_refuses(
     giver, recipients, points, requested = arrange(world)
     giver.refresh_from_db()
     before = books()
-    assert _try_two_statements(giver, recipients, points, requested) is None
+    assert _try_one_statement(giver, recipients, points, requested) is None
     assert books() == before
     with pytest.raises(DomainError) as refused:
         services.recognition_create(
@@ -238,3 +241,129 @@ def test_with_prepared_statements_off_the_award_binds_on_the_server_unprepared(f
         raw.prepare_threshold = saved
     assert result.wallet_balances_after == {employee.pk: 9} and wallet_balance(employee) == 9
     assert result.pool_balance_after == pool(funded_tenant) == 50_000 - 9
+
+
+# --- autocommit: the statement is its own transaction -------------------------------------------
+# These tests commit for real (transaction=True): other connections must see the rows.
+
+
+def _other_connection(*, autocommit: bool = False):
+    """A second, independent connection to the test database (not Django's)."""
+    import psycopg
+
+    settings = connection.settings_dict
+    return psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        autocommit=autocommit,
+    )
+
+
+def _wait_until_blocked(other, timeout: float = 10) -> None:
+    """Wait until some backend other than `other` waits on a lock."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        waiting = other.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+        if waiting:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the award never waited on the lock")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_autocommit_a_plain_award_is_one_round_trip(funded_tenant, manager, employee, caplog):
+    assert not connection.in_atomic_block
+    with caplog.at_level("INFO", logger="perksu.money"), CaptureQueriesContext(connection) as ctx:
+        result = services.recognition_create(giver=manager, recipient_ids=[employee.pk], points=25, message="Thanks")
+    assert [q["sql"].lstrip()[:13] for q in ctx.captured_queries] == ["WITH paid_to "]
+    assert wallet_balance(employee) == 25 and pool(funded_tenant) == 50_000 - 25
+    assert result.pool_balance_after == 50_000 - 25 and result.wallet_balances_after == {employee.pk: 25}
+    lines = [r for r in caplog.records if r.name == "perksu.money"]
+    assert len(lines) == 1 and lines[0].money["pool_after"] == 50_000 - 25
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_paying_row_is_locked_after_the_wallets(funded_tenant, manager, employee):
+    """With a recipient's wallet held by another transaction the award waits on it, and
+    meanwhile the tenant row is free: the award has not locked it yet (wallets first)."""
+    import threading
+
+    holder, prober = _other_connection(), _other_connection(autocommit=True)
+    holder.execute("SELECT 1 FROM wallets WHERE user_id = %s FOR UPDATE", [employee.pk])
+    outcome = {}
+
+    def award():
+        try:
+            outcome["result"] = services.recognition_create(
+                giver=manager, recipient_ids=[employee.pk], points=10, message="Waits"
+            )
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=award)
+    thread.start()
+    try:
+        _wait_until_blocked(prober)
+        with prober.transaction():
+            prober.execute("SET LOCAL lock_timeout = '1s'")
+            locked = prober.execute(
+                "SELECT points_allocation_balance FROM tenants WHERE id = %s FOR UPDATE NOWAIT", [funded_tenant.pk]
+            ).fetchone()
+        assert locked == (50_000,)
+    finally:
+        holder.rollback()
+        thread.join(20)
+        holder.close()
+        prober.close()
+    assert "error" not in outcome, outcome
+    assert wallet_balance(employee) == 10 and pool(funded_tenant) == 50_000 - 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_balance_taken_mid_statement_undoes_the_whole_award(tenant, allocate, manager, employee):
+    """The award reads a pool that covers it, locks and credits the wallet, then waits for the
+    tenant row, held by a transaction that takes the pool. When that commits, the debit finds
+    the pool short: perksu_award_not_paid() aborts the statement, credits and rows included,
+    and the general path refuses with the figures. Nothing of the award remains."""
+    import threading
+
+    allocate(tenant, 100)
+    before = books()
+    drainer, prober = _other_connection(), _other_connection(autocommit=True)
+    drainer.execute("UPDATE tenants SET points_allocation_balance = 30 WHERE id = %s", [tenant.pk])
+    outcome = {}
+
+    def award():
+        try:
+            services.recognition_create(giver=manager, recipient_ids=[employee.pk], points=60, message="Too late")
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=award)
+    thread.start()
+    try:
+        _wait_until_blocked(prober)
+        drainer.commit()
+    finally:
+        thread.join(20)
+        drainer.close()
+        prober.close()
+    error = outcome.get("error")
+    assert isinstance(error, DomainError) and error.code == "insufficient_balance", outcome
+    assert error.extra == {"available": 30, "required": 60}
+    after = books()
+    # Only the drainer's change: the award left no credit, recognition or ledger row.
+    assert after["pools"][tenant.pk] == 30
+    assert after["wallets"] == before["wallets"] and after["wallet_counters"] == before["wallet_counters"]
+    assert after["counts"] == before["counts"]
