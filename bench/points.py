@@ -234,7 +234,10 @@ def phase_service(run: Run) -> None:
     client_ms, server_ms, hold_ms = cpu_per_award(t.manager_id, t.member_ids, calls=150 if c.quick else 500)
     run.figures["cpu_ms_per_award"] = {"client": round(client_ms, 2), "server": server_ms and round(server_ms, 2)}
     run.figures["pool_lock_hold_ms"] = round(hold_ms, 3)
-    run.say(f"service: {c.clients} processes × recognition_create for {c.duration} s ({len(statements)} statements)")
+    plural = "" if len(statements) == 1 else "s"
+    run.say(
+        f"service: {c.clients} processes × recognition_create for {c.duration} s ({len(statements)} statement{plural})"
+    )
     with timed(run, "service"):
         result = run_service(
             manager_id=t.manager_id, recipient_ids=t.member_ids, workers=c.clients, duration=c.duration

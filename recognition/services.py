@@ -380,8 +380,9 @@ def _award_in_one_statement(
     falls back to their lead budget there.
 
     Outside a transaction the statement runs in autocommit: it is its own
-    transaction. Inside one (an API request's), it runs in a savepoint, so a
-    declined award leaves the caller's transaction usable.
+    transaction, committed when it returns (the result is then built from its
+    rows). Inside one (an API request's), it runs in a savepoint, so a declined
+    award leaves the caller's transaction usable.
     """
     if requested in (None, ""):
         source = Source.POOL if giver.role == Role.TENANT_MANAGER else Source.LEAD_BUDGET
@@ -390,8 +391,9 @@ def _award_in_one_statement(
     else:
         return None
     row_ids = [(uuid.uuid4(), uuid.uuid4()) for _ in ids]  # (recognition, ledger entry) per recipient
+    autocommit = connection.get_autocommit() and not connection.in_atomic_block
     try:
-        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        with nullcontext() if autocommit else transaction.atomic():
             rows = _pay_award(
                 giver=giver,
                 ids=ids,
