@@ -1,9 +1,10 @@
 """gunicorn settings: `gunicorn -c perksu/gunicorn.conf.py perksu.wsgi`.
 
-Workers default to 2 × cores: the bench (docs/PERFORMANCE.md) tried 2, 3 and 4
-sync workers on a 2-core machine and 4 gave the most awards/s in the last four
-runs (185 vs 161 and 159/s on the idle machine): a request spends part of its
-time waiting on PostgreSQL (the pool row lock, the commit's WAL flush), so more
+Workers default to 2 × cores: the bench (docs/PERFORMANCE.md) tries 2, 3 and 4
+sync workers on a 2-core machine; before the one-statement award 4 won the
+idle runs (185 vs 161 and 159/s), and since then 2 and 4 each won half of the
+runs, within 8 % of each other (e.g. 497 vs 478/s): a request spends part of
+its time waiting on PostgreSQL (the commit's WAL flush, the pool row), so more
 workers than cores keep both busy.
 Every value can be overridden from the environment.
 """
