@@ -15,7 +15,6 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from perksu.db import prepared_cursor
 from perksu.errors import DomainError, NotFoundError, PermissionDeniedError, insufficient
 from points import balances
 from points.amounts import require_amount
@@ -25,6 +24,7 @@ from points.services import require_manager
 from tenants.models import TENANT_ROLES, Role, Tenant, User
 from wallets.models import Wallet, WalletLedger
 
+from . import statements
 from .models import Recognition
 
 MAX_RECIPIENTS = 50
@@ -294,79 +294,6 @@ def _log_award(giver: User, result: AwardResult) -> None:
     )
 
 
-# The one-statement award (PostgreSQL). It locks the recipients' wallets in primary-key
-# order, credits them, inserts the recognitions and ledger rows and, last, debits the
-# pool or lead budget with the conditional UPDATE of `points.balances` — in one
-# statement, so in autocommit one round trip pays the award, and the paying row stays
-# locked only for the rest of that statement and its commit.
-#
-# It writes nothing unless every recipient is an active member of the tenant and,
-# as read before any lock, the tenant is active, the award within its cap and the
-# paying balance covers it. The debit waits for the inserts (its condition counts
-# their rows), so the paying row is locked after the wallets, as on every path. If
-# the debit then finds the balance gone (a concurrent award took it), the statement
-# calls perksu_award_not_paid(), which raises SQLSTATE PK001 and undoes all of it.
-_AWARD_SQL = f"""
-WITH paid_to (user_id, recognition_id, entry_id) AS (
-    SELECT * FROM unnest(%(users)s::uuid[], %(recognitions)s::uuid[], %(entries)s::uuid[])
-), locked AS (
-    SELECT w.id FROM {Wallet._meta.db_table} w JOIN {User._meta.db_table} u ON u.id = w.user_id
-    WHERE w.tenant_id = %(tenant)s AND w.user_id IN (SELECT user_id FROM paid_to) AND u.is_active
-      AND EXISTS (
-        SELECT 1 FROM {Tenant._meta.db_table} t
-        WHERE t.id = %(tenant)s AND t.status = %(active)s
-          AND (t.max_award_points IS NULL OR t.max_award_points >= %(points)s)
-          AND {{covered}}
-      )
-    ORDER BY w.id
-    FOR UPDATE OF w
-), credited AS (
-    UPDATE {Wallet._meta.db_table} w
-    SET balance = w.balance + %(points)s, lifetime_earned = w.lifetime_earned + %(points)s,
-        last_entry_no = w.last_entry_no + 1
-    FROM locked
-    WHERE w.id = locked.id AND (SELECT count(*) FROM locked) = %(count)s
-    RETURNING w.id, w.user_id, w.balance, w.last_entry_no
-), recognised AS (
-    INSERT INTO {Recognition._meta.db_table}
-        (id, tenant_id, giver_id, receiver_id, points, message, funding_source, group_id, created_at)
-    SELECT p.recognition_id, %(tenant)s, %(giver)s, c.user_id, %(points)s, %(message)s, %(source)s, %(group)s,
-        %(now)s
-    FROM credited c JOIN paid_to p USING (user_id)
-    RETURNING id
-), entered AS (
-    INSERT INTO {WalletLedger._meta.db_table}
-        (id, tenant_id, wallet_id, entry_no, entry_type, source, amount, balance_after, actor_id,
-         recognition_id, redemption_id, note, created_at)
-    SELECT p.entry_id, %(tenant)s, c.id, c.last_entry_no, %(credit)s, %(recognition)s, %(points)s, c.balance,
-        %(giver)s, p.recognition_id, NULL, %(note)s, %(now)s
-    FROM credited c JOIN paid_to p USING (user_id)
-    RETURNING id
-), debited AS (
-    {{debit}}
-      AND (SELECT count(*) FROM recognised) + (SELECT count(*) FROM entered) = 2 * %(count)s
-    RETURNING {{balance}}
-)
-SELECT c.user_id, c.id, c.balance, c.last_entry_no,
-    COALESCE((SELECT {{balance}} FROM debited), perksu_award_not_paid()),
-    (SELECT points_allocation_balance FROM {Tenant._meta.db_table} WHERE id = %(tenant)s)
-FROM credited c
-"""
-_AWARD_SQL_BY_SOURCE = {
-    Source.POOL: _AWARD_SQL.replace("{covered}", "t.points_allocation_balance >= %(total)s")
-    .replace("{debit}", balances.POOL_DEBIT_SQL)
-    .replace("{balance}", "points_allocation_balance"),
-    Source.LEAD_BUDGET: _AWARD_SQL.replace(
-        "{covered}",
-        f"EXISTS (SELECT 1 FROM {LeadBudget._meta.db_table} b WHERE b.lead_id = %(giver)s AND b.balance >= %(total)s)",
-    )
-    .replace("{debit}", balances.LEAD_BUDGET_DEBIT_SQL)
-    .replace("{balance}", "balance"),
-}
-AWARD_NOT_PAID = "PK001"
-"""SQLSTATE of perksu_award_not_paid() (recognition migration 0004)."""
-
-
 def _award_in_one_statement(
     *, giver: User, ids: list[UUID], points: int, message: str, requested: str | None, group_id: UUID, now
 ) -> AwardResult | None:
@@ -394,7 +321,7 @@ def _award_in_one_statement(
     autocommit = connection.get_autocommit() and not connection.in_atomic_block
     try:
         with nullcontext() if autocommit else transaction.atomic():
-            rows = _pay_award(
+            rows = statements.pay_award(
                 giver=giver,
                 ids=ids,
                 row_ids=row_ids,
@@ -405,7 +332,7 @@ def _award_in_one_statement(
                 now=now,
             )
     except DatabaseError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) == AWARD_NOT_PAID:
+        if getattr(exc.__cause__, "sqlstate", None) == statements.AWARD_NOT_PAID:
             return None
         raise
     if len(rows) != len(ids):
@@ -463,42 +390,6 @@ def _award_in_one_statement(
     return result
 
 
-def _pay_award(
-    *,
-    giver: User,
-    ids: list[UUID],
-    row_ids: list[tuple[UUID, UUID]],
-    points: int,
-    message: str,
-    source: str,
-    group_id: UUID,
-    now,
-) -> list[tuple]:
-    """Run the award's statement. Returns `(user_id, wallet_id, balance_after, entry_no,
-    payer_after, pool)` per credited wallet, or no rows when it wrote nothing."""
-    params = {
-        "users": ids,
-        "recognitions": [recognition_id for recognition_id, _ in row_ids],
-        "entries": [entry_id for _, entry_id in row_ids],
-        "tenant": giver.tenant_id,
-        "giver": giver.pk,
-        "active": Tenant.Status.ACTIVE.value,
-        "points": points,
-        "total": points * len(ids),
-        "count": len(ids),
-        "source": source,
-        "message": message,
-        "note": message[:500],
-        "group": group_id,
-        "now": now,
-        "credit": WalletLedger.EntryType.CREDIT.value,
-        "recognition": WalletLedger.Source.RECOGNITION.value,
-    }
-    with prepared_cursor() as cursor:
-        cursor.execute(_AWARD_SQL_BY_SOURCE[source], params)
-        return cursor.fetchall()
-
-
 def _loaded(instance):
     """Mark a model instance built from rows just written as saved, as if read from the database."""
     instance._state.adding = False
@@ -539,7 +430,7 @@ def recognition_distribute(
 
     group_id = uuid.uuid4()
     with transaction.atomic():
-        count = _insert_distribution_recognitions(
+        count = statements.insert_distribution_recognitions(
             recipients, giver=giver, amount=amount, message=message, group_id=group_id, now=timezone.now()
         )
         members = Wallet.objects.filter(user_id__in=Recognition.objects.filter(group_id=group_id).values("receiver_id"))
@@ -550,7 +441,7 @@ def recognition_distribute(
             lifetime_earned=F("lifetime_earned") + amount,
             last_entry_no=F("last_entry_no") + 1,
         )
-        _insert_distribution_ledger(group_id=group_id, giver=giver, amount=amount, note=message[:500])
+        statements.insert_distribution_ledger(group_id=group_id, giver=giver, amount=amount, note=message[:500])
         pool_after = balances.pool_debit(tenant.pk, amount * count)
         log_movement(
             "distribute",
@@ -564,57 +455,3 @@ def recognition_distribute(
             pool_after=pool_after,
         )
     return DistributionResult(tenant.pk, group_id, count, amount, amount * count, pool_after)
-
-
-def _uuid_sql() -> str:
-    """A fresh random UUID per row, in the form the backend stores UUIDField."""
-    return "gen_random_uuid()" if connection.vendor == "postgresql" else "lower(hex(randomblob(16)))"
-
-
-def _prep(field_owner, field: str, value):
-    return field_owner._meta.get_field(field).get_db_prep_value(value, connection)
-
-
-def _insert_distribution_recognitions(recipients, *, giver: User, amount: int, message: str, group_id, now) -> int:
-    select_sql, select_params = recipients.values("user_id").query.sql_with_params()
-    table = Recognition._meta.db_table
-    sql = (
-        f"INSERT INTO {table} (id, tenant_id, giver_id, receiver_id, points, message, funding_source, "
-        f"group_id, created_at) "
-        f"SELECT {_uuid_sql()}, %s, %s, r.user_id, %s, %s, %s, %s, %s FROM ({select_sql}) r"
-    )
-    params = [
-        _prep(Recognition, "tenant", giver.tenant_id),
-        _prep(Recognition, "giver", giver.pk),
-        amount,
-        message,
-        Source.POOL.value,
-        _prep(Recognition, "group_id", group_id),
-        _prep(Recognition, "created_at", now),
-        *select_params,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
-
-
-def _insert_distribution_ledger(*, group_id, giver: User, amount: int, note: str) -> None:
-    """One CREDIT per recipient; must run after the wallets' UPDATE (it reads the new balances)."""
-    sql = (
-        f"INSERT INTO {WalletLedger._meta.db_table} (id, tenant_id, wallet_id, entry_no, entry_type, source, "
-        f"amount, balance_after, actor_id, recognition_id, redemption_id, note, created_at) "
-        f"SELECT {_uuid_sql()}, w.tenant_id, w.id, w.last_entry_no, %s, %s, %s, w.balance, %s, r.id, NULL, %s, "
-        f"r.created_at "
-        f"FROM {Recognition._meta.db_table} r JOIN {Wallet._meta.db_table} w ON w.user_id = r.receiver_id "
-        f"WHERE r.group_id = %s"
-    )
-    params = [
-        WalletLedger.EntryType.CREDIT.value,
-        WalletLedger.Source.RECOGNITION.value,
-        amount,
-        _prep(WalletLedger, "actor", giver.pk),
-        note,
-        _prep(Recognition, "group_id", group_id),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)

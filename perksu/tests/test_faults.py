@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from points import balances
 from points.models import DelegationLog, IdempotencyRecord, LeadBudget
-from recognition import services as recognition_services
+from recognition import statements as recognition_statements
 from recognition.models import Recognition
 from tenants.models import Tenant
 from wallets.models import Wallet, WalletLedger
@@ -42,10 +42,10 @@ def client_for(user) -> APIClient:
 
 
 def award_payment():
-    """Where an award pays: one statement on PostgreSQL (`_pay_award`), the pool debit on SQLite's
+    """Where an award pays: one statement on PostgreSQL (`recognition.statements.pay_award`), the pool debit on SQLite's
     general path. A fault injected there fails the award at its last write."""
     if connection.vendor == "postgresql":
-        return recognition_services, "_pay_award"
+        return recognition_statements, "pay_award"
     return balances, "pool_debit"
 
 

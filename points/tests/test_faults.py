@@ -22,6 +22,7 @@ from points import balances
 from points.models import DelegationLog
 from points.services import lead_delegate
 from recognition import services as recognition_services
+from recognition import statements as recognition_statements
 from recognition.models import Recognition
 from recognition.services import recognition_create, recognition_distribute
 from wallets.models import Redemption, Reward, Wallet, WalletLedger
@@ -78,7 +79,7 @@ GENERAL_AWARD_STEPS = {
 }
 GENERAL_LEAD_AWARD_STEPS = {**GENERAL_AWARD_STEPS, "lead-budget-debited": ("fn", balances, "lead_budget_debit")}
 del GENERAL_LEAD_AWARD_STEPS["pool-debited"]
-ONE_STATEMENT_AWARD_STEPS = {"award-statement": ("fn", recognition_services, "_pay_award")}
+ONE_STATEMENT_AWARD_STEPS = {"award-statement": ("fn", recognition_statements, "pay_award")}
 DELEGATE_STEPS = {
     "lead-budget-credited": ("fn", balances, "lead_budget_credit"),
     "pool-debited": ("fn", balances, "pool_debit"),
@@ -91,9 +92,9 @@ REDEEM_STEPS = {
     "ledger-inserted": ("qs", WalletLedger, "create"),
 }
 DISTRIBUTE_STEPS = {
-    "recognitions-inserted": ("fn", recognition_services, "_insert_distribution_recognitions"),
+    "recognitions-inserted": ("fn", recognition_statements, "insert_distribution_recognitions"),
     "wallets-credited": ("qs", Wallet, "update"),
-    "ledger-inserted": ("fn", recognition_services, "_insert_distribution_ledger"),
+    "ledger-inserted": ("fn", recognition_statements, "insert_distribution_ledger"),
     "pool-debited": ("fn", balances, "pool_debit"),
 }
 
