@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from perksu.throttling import check_login_allowed
 
+from .authentication import token_expired
 from .schema import ERROR_RESPONSES
 
 
@@ -24,7 +25,7 @@ class TokenResponseSerializer(serializers.Serializer):
 
 
 class ObtainTokenView(APIView):
-    """Tokens do not expire; a deactivated user's token stops working at once."""
+    """Returns the user's token, or a new one in place of an expired one (perksu/api/authentication.py)."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
@@ -35,7 +36,9 @@ class ObtainTokenView(APIView):
         responses={200: TokenResponseSerializer, **ERROR_RESPONSES},
         auth=[],
         summary="Get an API token",
-        description="Send it as `Authorization: Bearer <token>` (or `Token <token>`).",
+        description="Send it as `Authorization: Bearer <token>` (or `Token <token>`). A token is valid for "
+        "`API_TOKEN_TTL_HOURS` (default 7 days) from when it was issued; asking again returns the same token "
+        "until then, and a new one after.",
     )
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
@@ -47,6 +50,10 @@ class ObtainTokenView(APIView):
         if user is None or not user.is_active:
             raise AuthenticationFailed("The email or password is wrong, or the account is deactivated.")
         token, _ = Token.objects.get_or_create(user=user)
+        if token_expired(token):
+            # Two logins at once: the second delete finds nothing, and get_or_create returns the first's new token.
+            Token.objects.filter(pk=token.pk).delete()
+            token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
     def get_authenticate_header(self, request):

@@ -3,6 +3,7 @@
 Every variable read here is documented in `.env.example`.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -102,6 +103,8 @@ AUTHENTICATION_BACKENDS = ["perksu.throttling.ThrottledModelBackend"]
 # workers or hosts, point CACHE_URL at a shared cache (redis://…) so the limits
 # hold across them.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://perksu")}
+# API tokens are refused this long after they were issued; the token endpoint then issues a new one.
+API_TOKEN_TTL = timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=7 * 24))
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=300)
 MONEY_POST_RATE = env.str("MONEY_POST_RATE", default="1200/min")

@@ -67,3 +67,49 @@ def test_schema_and_docs_are_served_with_local_assets(api, db):
     html = docs.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert "cdn" not in html.lower()
+
+
+def test_a_token_expires_after_its_ttl_and_logging_in_again_issues_a_new_one(api, employee, password, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    def login() -> str:
+        response = api.post("/api/v1/auth/token/", {"email": employee.email, "password": password})
+        assert response.status_code == 200
+        return response.json()["token"]
+
+    def feed(token: str):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client.get("/api/v1/recognitions/")
+
+    first = login()
+    assert feed(first).status_code == 200
+    assert login() == first  # within its lifetime the same token comes back
+
+    Token.objects.filter(key=first).update(created=timezone.now() - settings.API_TOKEN_TTL + timedelta(minutes=1))
+    assert feed(first).status_code == 200  # a minute before it expires
+
+    Token.objects.filter(key=first).update(created=timezone.now() - settings.API_TOKEN_TTL)
+    expired = feed(first)
+    assert expired.status_code == 401
+    assert expired.json()["code"] == "authentication_failed"
+    assert "expired" in expired.json()["detail"]
+
+    second = login()
+    assert second != first
+    assert feed(second).status_code == 200
+    assert feed(first).status_code == 401  # the old key is gone, not revived
+    assert Token.objects.filter(user=employee).count() == 1
+
+
+def test_the_token_lifetime_is_a_setting(api, employee, password, settings):
+    from datetime import timedelta
+
+    settings.API_TOKEN_TTL = timedelta(seconds=0)
+    token = api.post("/api/v1/auth/token/", {"email": employee.email, "password": password}).json()["token"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get("/api/v1/recognitions/").status_code == 401
