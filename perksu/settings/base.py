@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "points",
     "wallets",
     "recognition",
+    "perksu.apps.PerksuConfig",
 ]
 
 MIDDLEWARE = [

@@ -69,6 +69,13 @@ def test_deploy_check_flags_a_missing_ssl_redirect():
     assert "security.W008" in result.stdout + result.stderr
 
 
+def test_deploy_check_flags_throttle_counters_kept_per_process():
+    """With a process-local cache each worker would count wrong passwords and money POSTs alone."""
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", CACHE_URL="locmemcache://perksu")
+    assert result.returncode == 1
+    assert "perksu.W001" in result.stdout + result.stderr
+
+
 def test_production_refuses_a_short_secret_key():
     result = run_manage("check", SECRET_KEY="too-short-a-secret")
     assert result.returncode != 0

@@ -269,3 +269,45 @@ def test_endpoints_not_marked_money_are_not_counted(settings, employee, password
     api = APIClient()
     statuses = [api.post(TOKEN, {"email": employee.email, "password": password}).status_code for _ in range(3)]
     assert statuses == [200, 200, 200]
+
+
+# --- A shared cache: the counters every worker sees ---------------------------------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _redis_client():
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis at {REDIS_URL} ({exc}): the shared-cache test needs one")
+    return client
+
+
+def test_with_redis_the_lockout_counts_in_the_shared_cache(api, employee, password, settings):
+    """CACHE_URL=redis://… (what .env.example sets for production): the wrong-password counter
+    lives in Redis, where every gunicorn worker and host reads the same count."""
+    import uuid
+
+    client = _redis_client()
+    prefix = f"perksu-test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    try:
+        fail(api, employee.email, settings.LOGIN_FAILURE_LIMIT)
+        count_key, _ = throttling._keys(employee.email, "10.0.0.1")
+        stored = {key.decode(): value for key in client.scan_iter(f"{prefix}:*") if (value := client.get(key))}
+        assert stored[f"{prefix}:1:{count_key}"] == str(settings.LOGIN_FAILURE_LIMIT).encode()
+        assert token_attempt(api, employee.email, password).status_code == 429
+    finally:
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
+        client.close()
