@@ -2,27 +2,71 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from tenants.models import MAX_AMOUNT, User
 
 from .services import MAX_MESSAGE_LENGTH, MAX_RECIPIENTS
 
+RECIPIENTS_SHOWN = 200
+"""At most this many colleagues are listed at once; a search narrows the list."""
 
-def recipient_choices(giver: User) -> list[tuple[str, str]]:
-    """Active members of the giver's tenant, except the giver. Another tenant's
-    id is simply not a choice, so it is refused exactly like an unknown one."""
-    members = (
-        User.objects.filter(tenant_id=giver.tenant_id, is_active=True)
-        .exclude(pk=giver.pk)
-        .order_by("full_name", "email")
-        .values_list("pk", "full_name", "email")
-    )
-    return [(str(pk), f"{name or email}") for pk, name, email in members]
+
+def _members(giver: User):
+    """Whom the giver may recognise: the active members of their tenant, except themselves."""
+    return User.objects.filter(tenant_id=giver.tenant_id, is_active=True).exclude(pk=giver.pk)
+
+
+def recipient_choices(giver: User, *, search: str = "", selected: set[str] = frozenset()) -> tuple[list, bool]:
+    """The colleagues to list: up to `RECIPIENTS_SHOWN` members whose name or email contains
+    `search`, by name, then the `selected` member ids not among them (a form sent back with an
+    error keeps its ticks). Returns the choices and whether more members match than are listed.
+    Another tenant's id is never a choice, so it is refused exactly like an unknown one."""
+    members = _members(giver)
+    if search:
+        members = members.filter(Q(full_name__icontains=search) | Q(email__icontains=search))
+    rows = list(members.order_by("full_name", "email").values_list("pk", "full_name", "email")[: RECIPIENTS_SHOWN + 1])
+    more = len(rows) > RECIPIENTS_SHOWN
+    choices = [(str(pk), name or email) for pk, name, email in rows[:RECIPIENTS_SHOWN]]
+    listed = {value for value, _ in choices}
+    missing = selected - listed
+    if missing:
+        extra = _members(giver).filter(pk__in=missing).order_by("full_name", "email")
+        choices += [(str(pk), name or email) for pk, name, email in extra.values_list("pk", "full_name", "email")]
+    return choices, more
+
+
+def _member_ids(giver: User, values: Sequence[str]) -> set[str]:
+    """Those of `values` that are ids of members the giver may recognise (one query; none for no values)."""
+    ids = []
+    for value in values:
+        try:
+            ids.append(User._meta.pk.to_python(value))
+        except ValidationError:
+            continue
+    if not ids:
+        return set()
+    return {str(pk) for pk in _members(giver).filter(pk__in=ids).values_list("pk", flat=True)}
+
+
+class RecipientsField(forms.MultipleChoiceField):
+    """Checkboxes for the colleagues listed; any colleague the giver may recognise is a valid
+    value, listed or not: a search narrows what is shown, not what may be chosen."""
+
+    allowed: set[str] | None = None  # set by the form from the submitted values; None: use the choices
+
+    def valid_value(self, value) -> bool:
+        if self.allowed is None:
+            return super().valid_value(value)
+        return str(value) in self.allowed
 
 
 class RecognitionForm(forms.Form):
-    recipients = forms.MultipleChoiceField(
+    recipients = RecipientsField(
         label="Recipients",
         widget=forms.CheckboxSelectMultiple,
         help_text=f"One or more colleagues (at most {MAX_RECIPIENTS}).",
@@ -45,11 +89,20 @@ class RecognitionForm(forms.Form):
     # The one-time token (perksu.pages.TOKEN_FIELD) that makes a double submit harmless.
     form_token = forms.CharField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, giver: User, **kwargs):
+    def __init__(self, *args, giver: User, search: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.giver = giver
         self.can_fund = giver.is_manager or giver.is_lead
-        self.fields["recipients"].choices = recipient_choices(giver)
+        self.search = search.strip()[:100]
+        self.recipients_shown = RECIPIENTS_SHOWN
+        field = self.fields["recipients"]
+        submitted = self.data.getlist(self.add_prefix("recipients")) if self.is_bound else []
+        if self.is_bound and len(submitted) <= MAX_RECIPIENTS:
+            # More than the cap is refused by clean_recipients, with its own message.
+            field.allowed = _member_ids(giver, submitted)
+        field.choices, self.more_recipients = recipient_choices(
+            giver, search=self.search, selected=field.allowed or set()
+        )
         if not self.can_fund:
             # Employees give kudos: zero points, no field to fill in.
             del self.fields["points"]

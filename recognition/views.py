@@ -55,7 +55,8 @@ def recognize(request: HttpRequest) -> HttpResponse:
         messages.error(request, "The recognition was not sent: please correct the fields marked below.")
         status = 400
     else:
-        form = RecognitionForm(initial={"form_token": form_token()}, giver=request.user)
+        search = request.GET.get("q", "")
+        form = RecognitionForm(initial={"form_token": form_token()}, giver=request.user, search=search)
         status = 200
     return render(request, "recognition/recognize.html", {"form": form, "return_to": "recognize"}, status=status)
 

@@ -227,3 +227,89 @@ def test_two_simultaneous_posts_of_one_form_award_once(funded_tenant, manager, e
     awarded = "Awarded 250 points to Asha Employee (250 in total, from the company pool)."
     assert seen.count(awarded) >= 1
     assert all(m in (awarded, REPLAYED, IN_PROGRESS) for m in seen)
+
+
+# --- A large company: the list is capped, a search narrows it, any colleague may be chosen -------------------------
+
+
+@pytest.fixture
+def crowd(funded_tenant):
+    """More colleagues than the form lists at once."""
+    from recognition.forms import RECIPIENTS_SHOWN
+
+    return [
+        UserFactory(
+            tenant=funded_tenant, full_name=f"Member {n:04d}", email=f"member{n:04d}@triton.test", password=None
+        )
+        for n in range(RECIPIENTS_SHOWN + 5)
+    ]
+
+
+def checkboxes(response) -> list[str]:
+    return re.findall(r'name="recipients" value="([^"]+)"', response.content.decode())
+
+
+def test_a_large_company_lists_the_first_colleagues_and_offers_a_search(client, manager, crowd):
+    from recognition.forms import RECIPIENTS_SHOWN
+
+    client.force_login(manager)
+    page = client.get("/recognize/")
+    assert len(checkboxes(page)) == RECIPIENTS_SHOWN
+    assert f"Only the first {RECIPIENTS_SHOWN} colleagues are listed" in page.content.decode()
+    assert str(crowd[-1].pk) not in checkboxes(page)  # sorted by name: the last ones are not listed
+
+    found = client.get("/recognize/", {"q": "member0204"})
+    assert checkboxes(found) == [str(crowd[204].pk)]
+    assert "Only the first" not in found.content.decode()
+    by_email = client.get("/recognize/", {"q": "MEMBER0203@TRITON"})
+    assert checkboxes(by_email) == [str(crowd[203].pk)]
+    assert "Nobody matches “zz-nobody”." in client.get("/recognize/", {"q": "zz-nobody"}).content.decode()
+
+
+def test_a_colleague_found_by_search_can_be_awarded(client, funded_tenant, manager, crowd):
+    """The POST is checked against every colleague, not against the list the page showed."""
+    client.force_login(manager)
+    unlisted = crowd[-1]
+    token = token_of(client.get("/recognize/", {"q": unlisted.full_name}))
+    response = client.post(
+        "/recognize/", {"recipients": [str(unlisted.pk)], "points": "30", "message": "Found you", "form_token": token}
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert balance(unlisted) == 30 and pool(funded_tenant) == 50_000 - 30
+
+
+def test_a_form_sent_back_keeps_an_unlisted_colleague_ticked(client, funded_tenant, manager, crowd):
+    client.force_login(manager)
+    unlisted = crowd[-1]
+    response = client.post(
+        "/recognize/", {"recipients": [str(unlisted.pk)], "points": "30", "message": "", "form_token": "t-keep"}
+    )
+    assert response.status_code == 400
+    assert re.search(rf'value="{unlisted.pk}" id="[^"]+" checked', response.content.decode())
+    assert balance(unlisted) == 0
+
+
+def test_a_deactivated_colleague_is_refused_like_an_unknown_id(client, funded_tenant, manager, employee):
+    from tenants.services import user_set_active
+
+    user_set_active(user=employee, is_active=False)
+    client.force_login(manager)
+    response = client.post(
+        "/recognize/", {"recipients": [str(employee.pk)], "points": "10", "message": "x", "form_token": "t-inactive"}
+    )
+    assert response.status_code == 400
+    assert f"Select a valid choice. {employee.pk} is not one of the available choices." in response.content.decode()
+    assert balance(employee) == 0 and pool(funded_tenant) == 50_000
+
+
+def test_a_small_company_filters_in_the_page_and_shows_no_search_form(client, manager, employee):
+    client.force_login(manager)
+    page = client.get("/recognize/").content.decode()
+    assert "data-recipient-filter" in page
+    assert 'name="q"' not in page and "Only the first" not in page
+
+
+def test_a_large_company_searches_on_the_server_instead(client, manager, crowd):
+    client.force_login(manager)
+    page = client.get("/recognize/").content.decode()
+    assert 'name="q"' in page and "data-recipient-filter" not in page
