@@ -2,7 +2,7 @@
 
 Django binds parameters on the client (psycopg's ClientCursor): every statement
 reaches PostgreSQL as new text, to be parsed and planned again. For most
-queries that costs little. The award's statement (`recognition.services`) is a
+queries that costs little. The award's statement (`recognition.statements`) is a
 five-part WITH, run for every award: planning it each time was about 30 % of
 PostgreSQL's CPU per award (docs/PERFORMANCE.md).
 
