@@ -218,19 +218,7 @@ def _recognise(
         )
     by_user = {w.user_id: w for w in wallets}
     recognitions = Recognition.objects.bulk_create(
-        [
-            Recognition(
-                tenant_id=tenant.pk,
-                giver=giver,
-                receiver_id=user_id,
-                points=points,
-                message=message,
-                funding_source=source,
-                group_id=group_id,
-                created_at=now,
-            )
-            for user_id in ids
-        ]
+        [_recognition(giver, user_id, points, message, source, group_id, now) for user_id in ids]
     )
     if points == 0:
         return AwardResult(tenant.pk, group_id, 0, source, recognitions, [], {}, tenant.points_allocation_balance, None)
@@ -242,18 +230,11 @@ def _recognise(
     )
     entries = WalletLedger.objects.bulk_create(
         [
-            WalletLedger(
-                tenant_id=tenant.pk,
+            _credit(
+                r,
                 wallet=by_user[r.receiver_id],
                 entry_no=by_user[r.receiver_id].last_entry_no + 1,
-                entry_type=WalletLedger.EntryType.CREDIT,
-                source=WalletLedger.Source.RECOGNITION,
-                amount=points,
                 balance_after=by_user[r.receiver_id].balance + points,
-                actor=giver,
-                recognition=r,
-                note=message[:500],
-                created_at=now,
             )
             for r in recognitions
         ]
@@ -343,37 +324,10 @@ def _award_in_one_statement(
     recognitions, entries = [], []
     for user_id, (recognition_id, entry_id) in zip(ids, row_ids, strict=True):
         wallet_id, balance, entry_no = by_user[user_id]
-        recognition = _loaded(
-            Recognition(
-                id=recognition_id,
-                tenant_id=giver.tenant_id,
-                giver=giver,
-                receiver_id=user_id,
-                points=points,
-                message=message,
-                funding_source=source,
-                group_id=group_id,
-                created_at=now,
-            )
-        )
+        recognition = _loaded(_recognition(giver, user_id, points, message, source, group_id, now, id=recognition_id))
         recognitions.append(recognition)
         entries.append(
-            _loaded(
-                WalletLedger(
-                    id=entry_id,
-                    tenant_id=giver.tenant_id,
-                    wallet_id=wallet_id,
-                    entry_no=entry_no,
-                    entry_type=WalletLedger.EntryType.CREDIT,
-                    source=WalletLedger.Source.RECOGNITION,
-                    amount=points,
-                    balance_after=balance,
-                    actor=giver,
-                    recognition=recognition,
-                    note=message[:500],
-                    created_at=now,
-                )
-            )
+            _loaded(_credit(recognition, wallet_id=wallet_id, entry_no=entry_no, balance_after=balance, id=entry_id))
         )
     result = AwardResult(
         tenant_id=giver.tenant_id,
@@ -388,6 +342,38 @@ def _award_in_one_statement(
     )
     _log_award(giver, result)  # in autocommit the award has committed, and the line is written now
     return result
+
+
+def _recognition(giver: User, receiver_id: UUID, points: int, message: str, source: str, group_id: UUID, now, **pk):
+    """One recipient's Recognition row of an award or kudos, as both paths write it."""
+    return Recognition(
+        tenant_id=giver.tenant_id,
+        giver=giver,
+        receiver_id=receiver_id,
+        points=points,
+        message=message,
+        funding_source=source,
+        group_id=group_id,
+        created_at=now,
+        **pk,
+    )
+
+
+def _credit(recognition: Recognition, *, entry_no: int, balance_after: int, **wallet_and_pk) -> WalletLedger:
+    """The wallet CREDIT of one recognition with points, as both paths write it."""
+    return WalletLedger(
+        tenant_id=recognition.tenant_id,
+        entry_no=entry_no,
+        entry_type=WalletLedger.EntryType.CREDIT,
+        source=WalletLedger.Source.RECOGNITION,
+        amount=recognition.points,
+        balance_after=balance_after,
+        actor=recognition.giver,
+        recognition=recognition,
+        note=recognition.message[:500],
+        created_at=recognition.created_at,
+        **wallet_and_pk,
+    )
 
 
 def _loaded(instance):
