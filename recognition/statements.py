@@ -78,19 +78,21 @@ WITH paid_to (user_id, recognition_id, entry_id) AS (
 )
 SELECT c.user_id, c.id, c.balance, c.last_entry_no,
     COALESCE((SELECT {{balance}} FROM debited), perksu_award_not_paid()),
-    (SELECT points_allocation_balance FROM {Tenant._meta.db_table} WHERE id = %(tenant)s)
+    {{pool}}
 FROM credited c
 """
 _AWARD_SQL_BY_SOURCE = {
     Source.POOL: _AWARD_SQL.replace("{covered}", "t.points_allocation_balance >= %(total)s")
     .replace("{debit}", balances.POOL_DEBIT_SQL)
-    .replace("{balance}", "points_allocation_balance"),
+    .replace("{balance}", "points_allocation_balance")
+    .replace("{pool}", "NULL::bigint"),  # the debit's balance after is the pool
     Source.LEAD_BUDGET: _AWARD_SQL.replace(
         "{covered}",
         f"EXISTS (SELECT 1 FROM {LeadBudget._meta.db_table} b WHERE b.lead_id = %(giver)s AND b.balance >= %(total)s)",
     )
     .replace("{debit}", balances.LEAD_BUDGET_DEBIT_SQL)
-    .replace("{balance}", "balance"),
+    .replace("{balance}", "balance")
+    .replace("{pool}", f"(SELECT points_allocation_balance FROM {Tenant._meta.db_table} WHERE id = %(tenant)s)"),
 }
 AWARD_NOT_PAID = "PK001"
 """SQLSTATE of perksu_award_not_paid() (recognition migration 0004)."""
@@ -108,7 +110,8 @@ def pay_award(
     now,
 ) -> list[tuple]:
     """Run the award's statement. Returns `(user_id, wallet_id, balance_after, entry_no,
-    payer_after, pool)` per credited wallet, or no rows when it wrote nothing."""
+    payer_after, pool)` per credited wallet (`pool` only when a lead budget paid: else
+    `payer_after` is the pool), or no rows when it wrote nothing."""
     params = {
         "users": ids,
         "recognitions": [recognition_id for recognition_id, _ in row_ids],
