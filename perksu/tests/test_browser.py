@@ -28,21 +28,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    # Anything the content security policy blocks is a bug in the pages.
-    page.csp_violations = []
-    page.on(
-        "console",
-        lambda msg: page.csp_violations.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    yield page
-    context.close()
-
-
 def log_in(page, live_server, user, password):
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Email").fill(user.email)
