@@ -161,6 +161,8 @@ def test_pages_fit_a_phone_and_sign_in_works_from_the_keyboard(
     try:
         # Keyboard only: the email field has focus, Tab moves to the password, Enter submits.
         page.goto(f"{live_server.url}/accounts/login/")
+        # Typing starts once the page has focused the email field, not merely loaded.
+        page.wait_for_function("document.activeElement === document.querySelector('input[name=username]')")
         page.keyboard.type(manager.email)
         page.keyboard.press("Tab")
         page.keyboard.type(password)
