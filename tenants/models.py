@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -15,10 +17,43 @@ MAX_AMOUNT = 1_000_000_000
 """The largest amount of one operation (SPEC §3)."""
 
 
+LOCALES = {
+    "en": "English",
+    "en-GB": "English (United Kingdom)",
+    "en-IN": "English (India)",
+    "en-US": "English (United States)",
+    "de-DE": "Deutsch (Deutschland)",
+    "fr-FR": "Français (France)",
+    "es-ES": "Español (España)",
+    "hi-IN": "हिन्दी (भारत)",
+}
+"""The locales whose number and date formats the pages and e-mails know (SPEC §9)."""
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"Unknown time zone {value!r}: use an IANA name such as Asia/Kolkata.", code="invalid")
+
+
+def validate_locale(value: str) -> None:
+    if value not in LOCALES:
+        known = ", ".join(sorted(LOCALES))
+        raise ValidationError(f"Unknown locale {value!r}: use one of {known}.", code="invalid")
+
+
 class Tenant(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "ACTIVE", "Active"
         SUSPENDED = "SUSPENDED", "Suspended"
+
+    class AllowancePeriod(models.TextChoices):
+        WEEK = "WEEK", "Week (from Monday)"
+        MONTH = "MONTH", "Month"
+        QUARTER = "QUARTER", "Quarter"
+
+    class LeaverPolicy(models.TextChoices):
+        KEEP = "KEEP", "Keep the wallet"
+        FORFEIT = "FORFEIT", "Return the wallet to the pool after the forfeit days"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
@@ -43,6 +78,18 @@ class Tenant(models.Model):
         help_text="Largest number of points one recipient may get in one recognition (empty: no cap).",
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # `timezone` below shadows django.utils.timezone in this class body: keep it after created_at.
+    # Programme settings (SPEC §9), edited by managers and platform admins; every change is logged.
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    locale = models.CharField(max_length=16, default="en", validators=[validate_locale])
+    allowance_period = models.CharField(max_length=8, choices=AllowancePeriod.choices, default=AllowancePeriod.MONTH)
+    allowance_employee = models.BigIntegerField(default=0, validators=[MinValueValidator(0)])
+    allowance_lead = models.BigIntegerField(default=0, validators=[MinValueValidator(0)])
+    allowance_manager = models.BigIntegerField(default=0, validators=[MinValueValidator(0)])
+    require_value = models.BooleanField(default=False)
+    leaver_policy = models.CharField(max_length=8, choices=LeaverPolicy.choices, default=LeaverPolicy.KEEP)
+    leaver_forfeit_days = models.IntegerField(default=90, validators=[MinValueValidator(0)])
+    leaderboard_enabled = models.BooleanField(default=True, help_text="Show top givers and receivers in insights.")
 
     class Meta:
         db_table = "tenants"
@@ -55,6 +102,17 @@ class Tenant(models.Model):
                 name="tenant_award_cap_positive",
             ),
             models.CheckConstraint(condition=Q(status__in=["ACTIVE", "SUSPENDED"]), name="tenant_status_valid"),
+            models.CheckConstraint(
+                condition=Q(allowance_employee__gte=0) & Q(allowance_lead__gte=0) & Q(allowance_manager__gte=0),
+                name="tenant_allowances_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(allowance_period__in=["WEEK", "MONTH", "QUARTER"]), name="tenant_allowance_period_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(leaver_policy__in=["KEEP", "FORFEIT"]), name="tenant_leaver_policy_valid"
+            ),
+            models.CheckConstraint(condition=Q(leaver_forfeit_days__gte=0), name="tenant_forfeit_days_non_negative"),
         ]
 
     def __str__(self) -> str:
