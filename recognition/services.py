@@ -189,21 +189,16 @@ def _recognise(
 ) -> AwardResult:
     """The general path: every award on SQLite, kudos, and any award the one-statement path declined.
 
-    Runs inside `recognition_create`'s transaction. It reads the tenant, picks
-    the source by the funding rule and refuses with the precise reason.
+    Runs inside `recognition_create`'s transaction. It reads the tenant, checks
+    and locks the recipients' wallets, then picks the source by the funding rule
+    and refuses with the precise reason.
     """
     tenant = Tenant.objects.get(pk=giver.tenant_id)
     if not tenant.is_active:
         raise balances.tenant_suspended()
-    total = points * len(ids)
-    if points > 0:
-        _check_award_allowed(tenant, points)
-        source = resolve_funding_source(giver=giver, tenant=tenant, total=total, requested=requested)
-    elif requested not in (None, "", Source.NONE):
-        raise DomainError("Kudos (0 points) have no funding source.", code="invalid_funding_source")
-    else:
-        source = Source.NONE
-
+    # Recipients before funds: another tenant's member answers 404 whatever the
+    # balances, so a refusal never tells whether an id exists elsewhere. The wallets
+    # are locked first, as on every path; the paying row is locked last, by the debit.
     wallets_qs = Wallet.objects.filter(tenant_id=tenant.pk, user_id__in=ids).select_related("user")
     if points > 0:
         wallets_qs = wallets_qs.select_for_update(of=("self",))
@@ -216,6 +211,15 @@ def _recognise(
             f"{inactive[0].full_name or inactive[0].email} is deactivated and cannot be recognised.",
             code="inactive_user",
         )
+
+    total = points * len(ids)
+    if points > 0:
+        _check_award_allowed(tenant, points)
+        source = resolve_funding_source(giver=giver, tenant=tenant, total=total, requested=requested)
+    elif requested not in (None, "", Source.NONE):
+        raise DomainError("Kudos (0 points) have no funding source.", code="invalid_funding_source")
+    else:
+        source = Source.NONE
     by_user = {w.user_id: w for w in wallets}
     recognitions = Recognition.objects.bulk_create(
         [_recognition(giver, user_id, points, message, source, group_id, now) for user_id in ids]
