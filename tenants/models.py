@@ -196,3 +196,23 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_lead(self) -> bool:
         return self.tenant_id is not None and self.role == Role.TENANT_LEAD
+
+
+class SettingsChangeLog(models.Model):
+    """One changed programme setting (SPEC §9): who, when, which field, from what to what. Append-only."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    field = models.CharField(max_length=40)
+    old_value = models.CharField(max_length=200, blank=True)
+    new_value = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "settings_change_logs"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="settings_log_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value} → {self.new_value}"
