@@ -14,6 +14,7 @@ from uuid import UUID
 
 from django.db import transaction
 
+from people.models import Profile
 from points.services import tenant_allocate
 from tenants.models import Role, Tenant, User
 from tenants.services import tenant_create, user_create
@@ -74,4 +75,5 @@ def bulk_members(tenant: Tenant, count: int, *, prefix: str, batch_size: int = 5
     with transaction.atomic():
         User.objects.bulk_create(users, batch_size=batch_size)
         Wallet.objects.bulk_create([Wallet(tenant=tenant, user=u) for u in users], batch_size=batch_size)
+        Profile.objects.bulk_create([Profile(tenant=tenant, user=u) for u in users], batch_size=batch_size)
     return [u.pk for u in users]

@@ -65,7 +65,8 @@ def user_create(
     tenant: Tenant | None = None,
     is_active: bool = True,
 ) -> User:
-    """Create a user; a tenant member gets its wallet, a lead its budget, in the same transaction."""
+    """Create a user; a tenant member gets its wallet and profile, a lead its budget, in the same transaction."""
+    from people.models import Profile
     from points.models import LeadBudget
     from wallets.models import Wallet
 
@@ -103,6 +104,7 @@ def user_create(
             user.save(force_insert=True)
             if tenant is not None:
                 Wallet.objects.create(tenant=tenant, user=user)
+                Profile.objects.create(user=user, tenant=tenant)
             if role == Role.TENANT_LEAD:
                 LeadBudget.objects.create(tenant=tenant, lead=user)
     except IntegrityError as exc:

@@ -56,6 +56,7 @@ class WalletLedger(models.Model):
         REDEMPTION = "REDEMPTION", "Redemption"
         REFUND = "REFUND", "Refund"
         ADJUSTMENT = "ADJUSTMENT", "Adjustment"
+        FORFEIT = "FORFEIT", "Forfeit (leaver's wallet returned to the pool)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Both looked up through composite indexes below (tenant, -created_at) and unique (wallet, entry_no).
@@ -94,7 +95,8 @@ class WalletLedger(models.Model):
                 condition=(Q(source="RECOGNITION", entry_type="CREDIT", recognition__isnull=False))
                 | Q(source="REDEMPTION", entry_type="DEBIT", redemption__isnull=False)
                 | Q(source="REFUND", entry_type="CREDIT", redemption__isnull=False)
-                | Q(source="ADJUSTMENT", entry_type__in=["CREDIT", "DEBIT"]),
+                | Q(source="ADJUSTMENT", entry_type__in=["CREDIT", "DEBIT"])
+                | Q(source="FORFEIT", entry_type="DEBIT"),
                 name="ledger_source_matches_type_and_reference",
             ),
         ]

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "points",
     "wallets",
     "recognition",
+    "people",
     "perksu.apps.PerksuConfig",
 ]
 
