@@ -130,10 +130,10 @@ class Books(RuleBasedStateMachine):
         """The refusal the service gives, in its order: who, then funds, then each recipient."""
         if any(r.pk == giver.pk for r in recipients):
             return "self_recognition"
+        if any(r.pk in self.inactive for r in recipients):  # recipients are checked before funds
+            return "inactive_user"
         if available < total:
             return "insufficient_balance"
-        if any(r.pk in self.inactive for r in recipients):
-            return "inactive_user"
         return None
 
     # --- rules --------------------------------------------------------------
