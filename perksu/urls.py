@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("recognition.urls")),
     path("", include("wallets.urls")),
     path("", include("tenants.urls")),
+    path("", include("events.urls")),
 ]

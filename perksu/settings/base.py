@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "wallets",
     "recognition",
     "people",
+    "django_tasks",
+    "django_tasks_db",
+    "events",
     "perksu.apps.PerksuConfig",
 ]
 
@@ -125,6 +128,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Jobs (events/jobs.py): django-tasks with its database backend, so enqueueing is part of the
+# caller's transaction and `manage.py worker` processes run them (README, "Jobs and e-mail").
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A job still running after this long is taken to have lost its worker and runs again.
+JOB_TIMEOUT_SECONDS = env.int("JOB_TIMEOUT_SECONDS", default=900)
+# False records no events (and so sends nothing): the benchmark's baseline only.
+EVENTS_ENABLED = env.bool("EVENTS_ENABLED", default=True)
+
+# E-mail: printed on the console unless EMAIL_URL names an SMTP server
+# (smtp+tls://user:password@smtp.example.com:587).
+if env.str("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Perksu <no-reply@perksu.example>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+# The address people reach the site at: the links in e-mails start with it.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
