@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection
 
+from people.models import ForfeitLog
 from recognition.models import Recognition
 from tenants.models import Tenant
 from wallets.models import Redemption, Wallet, WalletLedger
@@ -26,6 +27,7 @@ T_WALLET = Wallet._meta.db_table
 T_LEDGER = WalletLedger._meta.db_table
 T_RECOG = Recognition._meta.db_table
 T_REDEEM = Redemption._meta.db_table
+T_FORFEIT = ForfeitLog._meta.db_table
 
 
 @dataclass
@@ -105,6 +107,8 @@ def reconcile(*, tenant_slug: str | None = None) -> list[TenantReport]:
     # 4, 5: the flows of the pool (allocations, clawbacks, delegations, recalls).
     collect(f"SELECT tenant_id, kind, SUM(amount) FROM {T_ALLOC} WHERE {scope()} GROUP BY tenant_id, kind")
     collect(f"SELECT tenant_id, kind, SUM(amount) FROM {T_DELEG} WHERE {scope()} GROUP BY tenant_id, kind")
+    # Leavers' wallets returned to the pool (people.leavers).
+    collect(f"SELECT tenant_id, SUM(amount) FROM {T_FORFEIT} WHERE {scope()} GROUP BY tenant_id", "FORFEIT")
     collect(
         f"SELECT tenant_id, SUM(points_spent) FROM {T_REDEEM} WHERE {scope()} AND status = 'ISSUED' GROUP BY tenant_id",
         "issued_redemptions",
@@ -174,6 +178,7 @@ def _judge(report: TenantReport, s: dict[str, int]) -> None:
     allocated, clawed = s["ALLOCATION"], s["CLAWBACK"]
     delegated, recalled = s["DELEGATION"], s["RECALL"]
     pool_awards, lead_awards = s["AWARD_POOL"], s["AWARD_LEAD_BUDGET"]
+    forfeited = s["FORFEIT"]
     report.figures.update(
         allocated=allocated,
         clawed_back=clawed,
@@ -184,6 +189,7 @@ def _judge(report: TenantReport, s: dict[str, int]) -> None:
         lead_budgets=s["lead_budgets"],
         wallets=s["wallets"],
         issued_redemptions=s["issued_redemptions"],
+        forfeited=forfeited,
     )
     drifts = report.drifts
     # 1
@@ -200,11 +206,13 @@ def _judge(report: TenantReport, s: dict[str, int]) -> None:
     if s["budget_drifts"]:
         drifts.append(f"{s['budget_drifts']} lead budget(s) disagree with delegations − recalls − lead awards")
     # 4
-    expected_pool = allocated - clawed - delegated + recalled - pool_awards
+    expected_pool = allocated - clawed - delegated + recalled - pool_awards + forfeited
     if pool != expected_pool:
         drifts.append(
             f"pool {pool} ≠ allocations {allocated} − clawbacks {clawed} − delegations {delegated} "
-            f"+ recalls {recalled} − pool awards {pool_awards} = {expected_pool}"
+            f"+ recalls {recalled} − pool awards {pool_awards}"
+            + (f" + leavers' forfeits {forfeited}" if forfeited else "")
+            + f" = {expected_pool}"
         )
     # 5
     outstanding = pool + s["lead_budgets"] + s["wallets"] + s["issued_redemptions"]

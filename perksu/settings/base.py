@@ -160,6 +160,14 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Uploaded files (profile photos) go through Django's storage API: local files under
+# MEDIA_ROOT by default; docs/PEOPLE.md shows S3-compatible storage with django-storages.
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+
+# Password-reset and invitation links are valid 72 hours (SPEC §11).
+PASSWORD_RESET_TIMEOUT = 72 * 3600
+
 # Serve static files from the app directories too, so `runserver` with DEBUG
 # off works without a collectstatic step.
 WHITENOISE_USE_FINDERS = True

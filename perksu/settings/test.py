@@ -1,5 +1,8 @@
 """Settings for the test suite (pytest.ini points here)."""
 
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -10,6 +13,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Photos written by the tests go to a throwaway directory.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="perksu-test-media-"))
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 # Serve static files straight from the finders; no collectstatic needed.
 WHITENOISE_AUTOREFRESH = True

@@ -71,6 +71,7 @@ def test_json_output(books):
         "lead_budgets": 9_850,
         "wallets": 850,
         "issued_redemptions": 100,
+        "forfeited": 0,
     }
     assert figures["allocated"] - figures["clawed_back"] == (
         figures["pool"] + figures["lead_budgets"] + figures["wallets"] + figures["issued_redemptions"]
