@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("wallets.urls")),
     path("", include("tenants.urls")),
     path("", include("events.urls")),
+    path("", include("insights.urls")),
 ]

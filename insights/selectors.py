@@ -1,0 +1,528 @@
+"""Every figure of the insights page and API (SPEC §13), each one set-based statement.
+
+The statement count of a view is fixed whatever the size of the tenant: no figure
+loops over members, weeks or rows in Python against the database. The period
+figures read the recognitions of the period through the covering index
+`recognition_insights_idx` (tenant, created_at) INCLUDE (giver, receiver, points,
+funding source, group), so they never visit the table's heap.
+
+What counts where, in a team's view (members = the team and the teams below it):
+- recognitions and points (by week, by team, by value) are those *received* by
+  members of the scope: what the team was recognised for;
+- "gave" counts members of the scope who gave at least one recognition (to anyone);
+- participation's denominator is the scope's active members; a deactivated
+  member counts in neither part of the ratio.
+Kudos (0 points) are recognitions: they count for participation and in the counts,
+and add nothing to the points.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from uuid import UUID
+
+from django.db import connection
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncWeek
+from django.utils import timezone
+
+from points.models import DelegationLog
+from recognition.models import AllowanceUsage, CompanyValue, Recognition, RecognitionValue
+from tenants.models import Role
+from wallets.models import Redemption
+
+from .periods import Period
+from .scope import Scope
+
+TOP_N = 10
+NOT_RECOGNISED_DAYS = (30, 60, 90)
+NOT_RECOGNISED_LISTED = 20
+BURN_WINDOW_DAYS = 30
+Source = Recognition.FundingSource
+POOL_OUTFLOW_SOURCES = (Source.POOL, Source.ALLOWANCE)
+
+
+def percent(part: int, whole: int) -> Decimal:
+    """`part` of `whole` as a percentage with one decimal (half up); 0.0 when `whole` is 0."""
+    if not whole:
+        return Decimal("0.0")
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def period_recognitions(scope: Scope, period: Period):
+    """The tenant's recognitions of the period (every one, given or received by anyone)."""
+    return Recognition.objects.filter(
+        tenant_id=scope.tenant_id, created_at__gte=period.start, created_at__lt=period.end
+    )
+
+
+def received_in_scope(scope: Scope, period: Period):
+    """The recognitions of the period received by the scope's members."""
+    qs = period_recognitions(scope, period)
+    if not scope.is_whole_tenant:
+        qs = qs.filter(receiver_id__in=scope.member_ids())
+    return qs
+
+
+# --- Participation and totals ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Participation:
+    active_members: int
+    givers: int
+    receivers: int
+    recognitions: int
+    points: int
+
+    @property
+    def gave(self) -> Decimal:
+        return percent(self.givers, self.active_members)
+
+    @property
+    def received(self) -> Decimal:
+        return percent(self.receivers, self.active_members)
+
+
+def participation(scope: Scope, period: Period) -> Participation:
+    """Two statements: the active members, and one pass over the period's recognitions."""
+    active = scope.active_members().count()
+    active_giver = Q(giver__is_active=True)
+    active_receiver = Q(receiver__is_active=True)
+    qs = period_recognitions(scope, period)
+    received = Q()
+    if not scope.is_whole_tenant:
+        members = scope.member_ids()
+        active_giver &= Q(giver_id__in=members)
+        received = Q(receiver_id__in=members)
+        active_receiver &= received
+        qs = qs.filter(Q(giver_id__in=members) | received)
+    row = qs.aggregate(
+        recognitions=Count("pk", filter=received) if received else Count("pk"),
+        points=Coalesce(Sum("points", filter=received) if received else Sum("points"), 0),
+        givers=Count("giver_id", distinct=True, filter=active_giver),
+        receivers=Count("receiver_id", distinct=True, filter=active_receiver),
+    )
+    return Participation(active_members=active, **row)
+
+
+# --- By week ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: object
+    label: str
+    recognitions: int
+    points: int
+
+
+def by_week(scope: Scope, period: Period) -> list[Bucket]:
+    """Every week the period touches (Monday, tenant's timezone), weeks without recognitions as zeros.
+
+    The first and last weeks are partial when the period starts or ends mid-week:
+    they count only the period's days.
+    """
+    rows = (
+        received_in_scope(scope, period)
+        .annotate(week=TruncWeek("created_at", tzinfo=period.tz))
+        .values("week")
+        .annotate(recognitions=Count("pk"), points=Coalesce(Sum("points"), 0))
+        .order_by()
+    )
+    found = {_as_date(row["week"], period): row for row in rows}
+    buckets = []
+    for monday in period.weeks():
+        row = found.get(monday, {"recognitions": 0, "points": 0})
+        buckets.append(Bucket(monday, f"{monday:%d %b}", row["recognitions"], row["points"]))
+    return buckets
+
+
+def _as_date(value, period: Period) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(period.tz).date() if timezone.is_aware(value) else value.date()
+    return value
+
+
+# --- By team ---------------------------------------------------------------------------------------------------------
+
+NO_TEAM = "No team"
+
+
+def by_team(scope: Scope, period: Period) -> list[Bucket] | None:
+    """Recognitions and points received per team of the receiver (one statement), every team
+    of the scope listed, most recognised first; members without a team under "No team".
+    `None` when the tenant has no teams."""
+    teams = scope.teams
+    if teams is None or not teams.names:
+        return None
+    rows = (
+        received_in_scope(scope, period)
+        .values("receiver__profile__team_id")
+        .annotate(recognitions=Count("pk"), points=Coalesce(Sum("points"), 0))
+        .order_by()
+    )
+    found = {row["receiver__profile__team_id"]: row for row in rows}
+    listed = scope.team_ids if scope.team_ids is not None else (*teams.names, None)
+    buckets = []
+    for team in listed:
+        row = found.get(team)
+        if team is None and row is None:
+            continue
+        row = row or {"recognitions": 0, "points": 0}
+        buckets.append(Bucket(team, teams.names.get(team, NO_TEAM), row["recognitions"], row["points"]))
+    buckets.sort(key=lambda b: (-b.recognitions, -b.points, b.key is None, b.label.lower()))
+    return buckets
+
+
+# --- By value --------------------------------------------------------------------------------------------------------
+
+
+def by_value(scope: Scope, period: Period) -> list[Bucket]:
+    """Recognitions and points per company value, most recognised first (one statement).
+
+    The period's recognitions are summed per group first, then matched to the values
+    their group names (`recognition_values`, looked up by its unique (tenant, group,
+    value) index), so a recognition naming two values counts once under each. Active
+    values named by nothing in the period are listed with zeros; inactive ones only if named.
+    """
+    per_group = received_in_scope(scope, period).values("group_id").annotate(n=Count("pk"), p=Sum("points")).order_by()
+    inner_sql, inner_params = per_group.query.sql_with_params()
+    value_table, link_table = CompanyValue._meta.db_table, RecognitionValue._meta.db_table
+    sql = f"""
+        SELECT v.id, v.name, v.hashtag, COALESCE(t.n, 0), COALESCE(t.p, 0)
+        FROM {value_table} v
+        LEFT JOIN (
+            SELECT rv.value_id, SUM(g.n) AS n, SUM(g.p) AS p
+            FROM ({inner_sql}) g
+            JOIN {link_table} rv ON rv.tenant_id = %s AND rv.group_id = g.group_id
+            GROUP BY rv.value_id
+        ) t ON t.value_id = v.id
+        WHERE v.tenant_id = %s AND (v.is_active OR t.n > 0)
+        ORDER BY COALESCE(t.n, 0) DESC, COALESCE(t.p, 0) DESC, v.position, v.name
+    """
+    tenant = _db_uuid(scope.tenant_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*inner_params, tenant, tenant])
+        rows = cursor.fetchall()
+    return [Bucket(_uuid(pk), f"{name} (#{hashtag})", int(n), int(p)) for pk, name, hashtag, n, p in rows]
+
+
+def _db_uuid(value: UUID):
+    """A UUID as the database column holds it (PostgreSQL: uuid; SQLite: 32 hex digits)."""
+    return value if connection.vendor == "postgresql" else value.hex
+
+
+def _uuid(value) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+# --- Leaderboard -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ranked:
+    user_id: UUID
+    full_name: str
+    email: str
+    recognitions: int
+    points: int
+
+
+def top_givers(scope: Scope, period: Period, *, limit: int = TOP_N) -> list[Ranked]:
+    """The scope's members who gave the most recognitions in the period (then points, then name)."""
+    qs = period_recognitions(scope, period)
+    if not scope.is_whole_tenant:
+        qs = qs.filter(giver_id__in=scope.member_ids())
+    rows = (
+        qs.values("giver_id", "giver__full_name", "giver__email")
+        .annotate(recognitions=Count("pk"), points=Coalesce(Sum("points"), 0))
+        .order_by("-recognitions", "-points", "giver__full_name", "giver_id")[:limit]
+    )
+    return [
+        Ranked(r["giver_id"], r["giver__full_name"], r["giver__email"], r["recognitions"], r["points"]) for r in rows
+    ]
+
+
+def top_receivers(scope: Scope, period: Period, *, limit: int = TOP_N) -> list[Ranked]:
+    """The scope's members who received the most recognitions in the period (then points, then name)."""
+    rows = (
+        received_in_scope(scope, period)
+        .values("receiver_id", "receiver__full_name", "receiver__email")
+        .annotate(recognitions=Count("pk"), points=Coalesce(Sum("points"), 0))
+        .order_by("-recognitions", "-points", "receiver__full_name", "receiver_id")[:limit]
+    )
+    return [
+        Ranked(r["receiver_id"], r["receiver__full_name"], r["receiver__email"], r["recognitions"], r["points"])
+        for r in rows
+    ]
+
+
+# --- Not recognised --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    user_id: UUID
+    full_name: str
+    email: str
+    last_recognised_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class NotRecognised:
+    as_of: dt.datetime
+    counts: dict[int, int]
+    """Days → active members of the scope not recognised in the last that many days."""
+    members: list[Forgotten] = field(default_factory=list)
+    """The longest-forgotten members (never recognised first), at most `NOT_RECOGNISED_LISTED`."""
+
+
+def _last_received(scope: Scope, as_of: dt.datetime):
+    """Each member's newest recognition received before `as_of`: one probe of
+    `recognition_receiver_idx` (tenant, receiver, created_at) per member."""
+    newest = Recognition.objects.filter(
+        tenant_id=scope.tenant_id, receiver_id=OuterRef("pk"), created_at__lt=as_of
+    ).order_by("-created_at")
+    return scope.active_members().annotate(last_recognised_at=Subquery(newest.values("created_at")[:1]))
+
+
+def forgotten_members(scope: Scope, as_of: dt.datetime, *, days: int = NOT_RECOGNISED_DAYS[0]):
+    """Active members of the scope not recognised in the `days` before `as_of`, never recognised
+    first, then the longest forgotten."""
+    since = as_of - dt.timedelta(days=days)
+    return (
+        _last_received(scope, as_of)
+        .filter(Q(last_recognised_at__isnull=True) | Q(last_recognised_at__lt=since))
+        .order_by(F("last_recognised_at").asc(nulls_first=True), "full_name", "pk")
+    )
+
+
+def not_recognised(scope: Scope, period: Period, *, now: dt.datetime | None = None) -> NotRecognised:
+    """Counts for 30, 60 and 90 days as of the period's end (or now), and the first members
+    of the 30-day list. Two statements."""
+    as_of = period.as_of(now)
+    annotated = _last_received(scope, as_of)
+    counts = annotated.aggregate(
+        **{
+            f"d{days}": Count(
+                "pk",
+                filter=Q(last_recognised_at__isnull=True) | Q(last_recognised_at__lt=as_of - dt.timedelta(days=days)),
+            )
+            for days in NOT_RECOGNISED_DAYS
+        }
+    )
+    listed = forgotten_members(scope, as_of).values("pk", "full_name", "email", "last_recognised_at")[
+        :NOT_RECOGNISED_LISTED
+    ]
+    return NotRecognised(
+        as_of=as_of,
+        counts={days: counts[f"d{days}"] for days in NOT_RECOGNISED_DAYS},
+        members=[Forgotten(r["pk"], r["full_name"], r["email"], r["last_recognised_at"]) for r in listed],
+    )
+
+
+# --- Allowance utilisation -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AllowanceUse:
+    role: str
+    label: str
+    members: int
+    limit: int
+    given: int
+
+    @property
+    def utilisation(self) -> Decimal:
+        return percent(self.given, self.limit)
+
+
+ROLE_ALLOWANCE = {
+    Role.EMPLOYEE: "allowance_employee",
+    Role.TENANT_LEAD: "allowance_lead",
+    Role.TENANT_MANAGER: "allowance_manager",
+}
+
+
+def allowance_periods_in(tenant, period: Period) -> list[dt.date]:
+    """The starts of the tenant's allowance periods that begin inside `period`, or the one it starts in."""
+    starts = []
+    day = _allowance_start(tenant.allowance_period, period.date_from)
+    while day <= period.date_to:
+        starts.append(day)
+        day = _allowance_next(tenant.allowance_period, day)
+    return starts
+
+
+def _allowance_start(kind: str, day: dt.date) -> dt.date:
+    if kind == "WEEK":
+        return day - dt.timedelta(days=day.weekday())
+    if kind == "QUARTER":
+        return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return day.replace(day=1)
+
+
+def _allowance_next(kind: str, start: dt.date) -> dt.date:
+    if kind == "WEEK":
+        return start + dt.timedelta(days=7)
+    months = 3 if kind == "QUARTER" else 1
+    month = start.month - 1 + months
+    return dt.date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def allowance_utilisation(scope: Scope, period: Period) -> list[AllowanceUse] | None:
+    """Given against the allowance available, per role, over the allowance periods the view touches.
+
+    A member's limit in a period is their `AllowanceUsage.limit` when they used or were
+    boosted in it, else their role's allowance (the limit a first gift would open);
+    members are counted if active now. `None` when the tenant gives no allowance.
+    One statement.
+    """
+    tenant = scope.tenant
+    if not any(getattr(tenant, name) for name in ROLE_ALLOWANCE.values()):
+        return None
+    starts = allowance_periods_in(tenant, period)
+    usage = AllowanceUsage.objects.filter(tenant_id=scope.tenant_id, user_id=OuterRef("pk"), period_start__in=starts)
+    rows = (
+        scope.active_members()
+        .annotate(
+            used_limit=Coalesce(Subquery(usage.values("user_id").annotate(n=Sum("limit")).values("n")), 0),
+            used_periods=Coalesce(Subquery(usage.values("user_id").annotate(n=Count("pk")).values("n")), 0),
+            given=Coalesce(Subquery(usage.values("user_id").annotate(n=Sum("given")).values("n")), 0),
+        )
+        .values("role")
+        .annotate(
+            members=Count("pk"),
+            used_limit=Sum("used_limit"),
+            used_periods=Sum("used_periods"),
+            given=Sum("given"),
+        )
+        .order_by()
+    )
+    found = {row["role"]: row for row in rows}
+    result = []
+    for role, attribute in ROLE_ALLOWANCE.items():
+        row = found.get(role)
+        if row is None:
+            continue
+        unused_periods = row["members"] * len(starts) - row["used_periods"]
+        limit = row["used_limit"] + unused_periods * getattr(tenant, attribute)
+        result.append(AllowanceUse(role, Role(role).label, row["members"], limit, row["given"]))
+    return result
+
+
+# --- Pool burn rate and runway ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Burn:
+    pool: int
+    outflow: int
+    """Points that left the pool in the last 30 days: pool- and allowance-funded awards and
+    delegations to leads, net of recalls."""
+    window_days: int
+
+    @property
+    def per_day(self) -> Decimal:
+        return (Decimal(self.outflow) / self.window_days).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+    @property
+    def runway_days(self) -> int | None:
+        """Whole days until the pool is empty at this pace; `None` when nothing leaves it."""
+        if self.outflow <= 0:
+            return None
+        return self.pool * self.window_days // self.outflow
+
+
+def pool_burn(scope: Scope, *, now: dt.datetime | None = None) -> Burn | None:
+    """The tenant pool's pace over the last 30 days (whatever the period shown), for those
+    who see the pool. Two statements."""
+    if not scope.sees_pool:
+        return None
+    since = (now or timezone.now()) - dt.timedelta(days=BURN_WINDOW_DAYS)
+    awarded = Recognition.objects.filter(
+        tenant_id=scope.tenant_id, created_at__gte=since, funding_source__in=POOL_OUTFLOW_SOURCES
+    ).aggregate(n=Coalesce(Sum("points"), 0))["n"]
+    delegated = DelegationLog.objects.filter(tenant_id=scope.tenant_id, created_at__gte=since).aggregate(
+        out=Coalesce(Sum("amount", filter=Q(kind=DelegationLog.Kind.DELEGATION)), 0),
+        back=Coalesce(Sum("amount", filter=Q(kind=DelegationLog.Kind.RECALL)), 0),
+    )
+    outflow = awarded + delegated["out"] - delegated["back"]
+    return Burn(pool=scope.tenant.points_allocation_balance, outflow=outflow, window_days=BURN_WINDOW_DAYS)
+
+
+# --- Redemptions by reward -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RewardRedemptions:
+    reward_id: UUID
+    name: str
+    redemptions: int
+    refunded: int
+    points: int
+    """Points spent on the redemptions still issued (refunds given back)."""
+
+
+def redemptions_by_reward(scope: Scope, period: Period) -> list[RewardRedemptions]:
+    """The catalogue's redemptions made in the period by the scope's members, most redeemed first."""
+    qs = Redemption.objects.filter(tenant_id=scope.tenant_id, created_at__gte=period.start, created_at__lt=period.end)
+    if not scope.is_whole_tenant:
+        qs = qs.filter(user_id__in=scope.member_ids())
+    issued = Q(status=Redemption.Status.ISSUED)
+    rows = (
+        qs.values("reward_id", "reward__name")
+        .annotate(
+            redemptions=Count("pk"),
+            refunded=Count("pk", filter=~issued),
+            points=Coalesce(Sum("points_spent", filter=issued), 0),
+        )
+        .order_by("-redemptions", "-points", "reward__name", "reward_id")
+    )
+    return [
+        RewardRedemptions(r["reward_id"], r["reward__name"], r["redemptions"], r["refunded"], r["points"]) for r in rows
+    ]
+
+
+# --- Everything for one view -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Insights:
+    scope: Scope
+    period: Period
+    participation: Participation
+    by_week: list[Bucket]
+    by_team: list[Bucket] | None
+    by_value: list[Bucket]
+    top_givers: list[Ranked] | None
+    top_receivers: list[Ranked] | None
+    not_recognised: NotRecognised
+    allowance: list[AllowanceUse] | None
+    burn: Burn | None
+    redemptions: list[RewardRedemptions]
+
+    @property
+    def leaderboard_enabled(self) -> bool:
+        return self.scope.tenant.leaderboard_enabled
+
+
+def insights(scope: Scope, period: Period, *, now: dt.datetime | None = None) -> Insights:
+    leaderboard = scope.tenant.leaderboard_enabled
+    return Insights(
+        scope=scope,
+        period=period,
+        participation=participation(scope, period),
+        by_week=by_week(scope, period),
+        by_team=by_team(scope, period),
+        by_value=by_value(scope, period),
+        top_givers=top_givers(scope, period) if leaderboard else None,
+        top_receivers=top_receivers(scope, period) if leaderboard else None,
+        not_recognised=not_recognised(scope, period, now=now),
+        allowance=allowance_utilisation(scope, period),
+        burn=pool_burn(scope, now=now),
+        redemptions=redemptions_by_reward(scope, period),
+    )

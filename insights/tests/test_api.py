@@ -1,0 +1,248 @@
+"""GET /api/v1/insights/, its CSV tables and the payroll export, over HTTP with Bearer tokens."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import uuid
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from insights.periods import tenant_today
+from people.models import Team
+from tenants.models import Tenant
+from tenants.tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/insights/"
+MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def csv_rows(response) -> list[list[str]]:
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_a_manager_gets_every_figure_of_the_period(books):
+    response = client_for(books.maya).get(URL, MARCH)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["participation"] == {"gave": 60.0, "received": 40.0}
+    assert body["members"] == {"active": 5, "gave": 3, "received": 2}
+    assert body["totals"] == {"recognitions": 4, "points": 150}
+    assert (body["from"], body["to"], body["timezone"]) == ("2026-03-01", "2026-03-31", "Asia/Kolkata")
+    assert [(w["week_start"], w["recognitions"], w["points"]) for w in body["by_week"]] == [
+        ("2026-02-23", 0, 0),
+        ("2026-03-02", 2, 100),
+        ("2026-03-09", 1, 50),
+        ("2026-03-16", 0, 0),
+        ("2026-03-23", 0, 0),
+        ("2026-03-30", 1, 0),
+    ]
+    assert [(t["team_name"], t["recognitions"], t["points"]) for t in body["by_team"]] == [
+        ("Platform", 3, 50),
+        ("Engineering", 1, 100),
+        ("Sales", 0, 0),
+    ]
+    assert [g["full_name"] for g in body["top_givers"]] == ["Maya Manager", "Leo Lead", "Asha Employee", "Dev Leaver"]
+    assert [(r["full_name"], r["recognitions"]) for r in body["top_receivers"]] == [
+        ("Rahul Employee", 3),
+        ("Asha Employee", 1),
+    ]
+    forgotten = body["not_recognised"]
+    assert (forgotten["days_30"], forgotten["days_60"], forgotten["days_90"]) == (3, 2, 2)
+    assert body["pool_burn"] == {"pool": 39_890, "outflow_30_days": 10_000, "burn_per_day": 333.3, "runway_days": 119}
+    assert body["leaderboard_enabled"] is True
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_the_default_period_is_the_last_30_days_in_the_tenants_timezone(books):
+    body = client_for(books.maya).get(URL).json()
+    today = tenant_today(ZoneInfo("Asia/Kolkata"))
+    assert (body["from"], body["to"]) == ((today - dt.timedelta(days=29)).isoformat(), today.isoformat())
+
+
+def test_the_leaderboard_switched_off_is_absent_everywhere(books):
+    Tenant.objects.filter(pk=books.tenant.pk).update(leaderboard_enabled=False)
+    client = client_for(books.maya)
+    body = client.get(URL, MARCH).json()
+    assert (body["leaderboard_enabled"], body["top_givers"], body["top_receivers"]) == (False, None, None)
+    assert client.get(URL + "export/top-givers/", MARCH).status_code == 404
+
+
+def test_a_lead_sees_only_their_team(books):
+    client = client_for(books.leo)
+    body = client.get(URL, MARCH).json()
+    assert body["team_name"] == "Engineering"
+    assert body["members"] == {"active": 3, "gave": 2, "received": 2}
+    assert body["participation"] == {"gave": 66.7, "received": 66.7}
+    assert body["pool_burn"] is None
+    assert {r["full_name"] for r in body["top_receivers"]} == {"Rahul Employee", "Asha Employee"}
+    # Their sub-team is theirs; a sibling team is not, and answers like a missing one.
+    assert client.get(URL, {**MARCH, "team": str(books.platform.pk)}).json()["members"]["active"] == 1
+    sales = client.get(URL, {**MARCH, "team": str(books.sales.pk)})
+    assert sales.status_code == 404
+    assert sales.json()["code"] == "not_found"
+    assert client.get(URL + "export/pool-burn/", MARCH).status_code == 403
+    assert client.get(URL + "payroll/", MARCH).status_code == 403
+
+
+def test_a_lead_without_a_team_is_refused(tenant):
+    lead = LeadFactory(tenant=tenant)
+    response = client_for(lead).get(URL)
+    assert response.status_code == 403
+
+
+def test_employees_are_refused_and_strangers_unauthenticated(books):
+    assert client_for(books.asha).get(URL).status_code == 403
+    assert client_for(books.asha).get(URL + "payroll/").status_code == 403
+    assert APIClient().get(URL).status_code == 401
+
+
+def test_cross_tenant_team_and_tenant_ids_are_404(books, other_tenant, outsider, platform_admin):
+    foreign = Team.objects.create(tenant=other_tenant, name="Foreign")
+    maya = client_for(books.maya)
+    for team in (foreign.pk, uuid.uuid4(), "not-a-uuid"):
+        response = maya.get(URL, {"team": str(team)})
+        assert response.status_code in (404, 400), team
+    assert maya.get(URL, {"team": str(foreign.pk)}).status_code == 404
+    assert maya.get(URL, {"team": str(uuid.uuid4())}).status_code == 404
+    assert maya.get(URL + "payroll/", {"team": str(foreign.pk)}).status_code == 404
+    # A manager's tenant_id is ignored: they see their own tenant, never another.
+    body = maya.get(URL, {**MARCH, "tenant_id": str(other_tenant.pk)}).json()
+    assert body["tenant_id"] == str(books.tenant.pk)
+    # The platform admin names the tenant; a team of another tenant is a 404 there too.
+    admin = client_for(platform_admin)
+    assert admin.get(URL).status_code == 400
+    assert admin.get(URL, {"tenant_id": str(uuid.uuid4())}).status_code == 404
+    assert admin.get(URL, {"tenant_id": str(books.tenant.pk), "team": str(foreign.pk)}).status_code == 404
+    platform_body = admin.get(URL, {**MARCH, "tenant_id": str(books.tenant.pk)}).json()
+    assert platform_body["participation"] == {"gave": 60.0, "received": 40.0}
+    # The outsider's own view knows nothing of Triton.
+    outsider_manager_view = client_for(outsider).get(URL)
+    assert outsider_manager_view.status_code == 403
+
+
+def test_bad_periods_are_refused_naming_the_field(books):
+    client = client_for(books.maya)
+    backwards = client.get(URL, {"from": "2026-03-31", "to": "2026-03-01"})
+    assert backwards.status_code == 400
+    assert backwards.json()["code"] == "invalid_period"
+    assert client.get(URL, {"from": "2025-01-01", "to": "2026-03-01"}).json()["code"] == "invalid_period"
+    assert "from" in client.get(URL, {"from": "March"}).json()
+
+
+def test_payroll_export_per_member_with_value_in_the_currency(books):
+    response = client_for(books.maya).get(URL + "payroll/", MARCH)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="payroll-triton-energy-20260301-20260331.csv"'
+    rows = csv_rows(response)
+    header, lines = rows[0], rows[1:]
+    as_dicts = [dict(zip(header, line, strict=True)) for line in lines]
+    assert [(d["email"], d["team"], d["taxable points"], d["currency"], d["taxable value"]) for d in as_dicts] == [
+        ("employee@triton.test", "Engineering", "100", "INR", "50.00"),
+        ("rahul@triton.test", "Platform", "50", "INR", "25.00"),
+    ]
+    assert as_dicts[0]["points received: recognition"] == "100"
+    assert as_dicts[0]["period from"] == "2026-03-01"
+
+
+def test_payroll_counts_redemptions_and_refunds(books):
+    from wallets.services import redemption_create, redemption_refund, reward_create
+
+    mug = reward_create(actor=books.maya, name="Mug", points_cost=30)
+    kept = redemption_create(user=books.asha, reward_id=mug.pk)
+    refunded = redemption_create(user=books.asha, reward_id=mug.pk)
+    redemption_refund(actor=books.maya, redemption_id=refunded.redemption.pk)
+    assert kept
+    rows = csv_rows(client_for(books.maya).get(URL + "payroll/"))
+    line = dict(zip(rows[0], rows[1], strict=True))
+    assert (line["email"], line["redemptions"], line["points redeemed"], line["points refunded"]) == (
+        "employee@triton.test",
+        "2",
+        "60",
+        "30",
+    )
+    assert line["taxable points"] == "0"
+    body = client_for(books.maya).get(URL).json()
+    assert body["redemptions_by_reward"] == [
+        {"reward_id": str(mug.pk), "reward_name": "Mug", "redemptions": 2, "refunded": 1, "points": 30}
+    ]
+
+
+def test_every_table_exports_as_csv(books):
+    client = client_for(books.maya)
+    weeks = csv_rows(client.get(URL + "export/by-week/", MARCH))
+    assert weeks[0] == ["week starting", "recognitions", "points"]
+    assert weeks[2] == ["2026-03-02", "2", "100"]
+    for table in (
+        "participation",
+        "by-team",
+        "by-value",
+        "top-givers",
+        "top-receivers",
+        "not-recognised",
+        "allowance",
+        "pool-burn",
+        "redemptions",
+    ):
+        response = client.get(URL + f"export/{table}/", MARCH, HTTP_ACCEPT="text/csv")
+        assert response.status_code == 200, table
+        assert csv_rows(response)[0], table
+    forgotten = csv_rows(client.get(URL + "export/not-recognised/", MARCH))
+    assert [row[1] for row in forgotten[1:]] == ["Leo Lead", "Maya Manager", "Kiran Employee"]
+    assert forgotten[3][3] == "2026-02-28T23:59:00+05:30"
+    assert client.get(URL + "export/nothing/").status_code == 404
+
+
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(books, prefix):
+    name = f'{prefix}HYPERLINK("http://evil.test","x")'
+    type(books.leo).objects.filter(pk=books.leo.pk).update(full_name=name)
+    Team.objects.filter(pk=books.platform.pk).update(name=f"{prefix}cmd|' /C calc'!A0")
+    client = client_for(books.maya)
+    givers = csv_rows(client.get(URL + "export/top-givers/", MARCH))
+    assert [row[1] for row in givers[1:]][1] == "'" + name
+    teams = csv_rows(client.get(URL + "export/by-team/", MARCH))
+    assert teams[1][0] == f"'{prefix}cmd|' /C calc'!A0"
+    payroll = csv_rows(client.get(URL + "payroll/", MARCH))
+    assert payroll[2][3] == f"'{prefix}cmd|' /C calc'!A0"
+    # Numbers are not text: a negative figure would stay a number (none here), and counts are plain.
+    assert teams[1][1] == "3"
+
+
+def _count(client, path, params) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path, params)
+        if hasattr(response, "streaming_content"):
+            b"".join(response.streaming_content)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_statement_counts_are_pinned_and_do_not_grow(books, award):
+    client = client_for(books.maya)
+    # token and user (1), tenant (1), teams (1), active members (1), participation (1), weeks (1),
+    # team (1), value (1), givers (1), receivers (1), not recognised (2), allowance (0: the tenant gives
+    # none), pool burn (2), redemptions (1).
+    first = _count(client, URL, MARCH)
+    assert first == 15
+    for i in range(5):
+        award(books.maya, [books.kiran, books.asha], 1, message=f"more {i}")
+    assert _count(client, URL, MARCH) == first
+    assert _count(client, URL, {}) == first
+    assert _count(client, URL + "payroll/", MARCH) == 4
+    assert _count(client, URL + "export/by-week/", MARCH) == 4
