@@ -410,6 +410,8 @@ def allowance_utilisation(scope: Scope, period: Period) -> list[AllowanceUse] | 
             continue
         unused_periods = row["members"] * len(starts) - row["used_periods"]
         limit = row["used_limit"] + unused_periods * getattr(tenant, attribute)
+        if limit == 0:
+            continue  # this role gives no allowance
         result.append(AllowanceUse(role, Role(role).label, row["members"], limit, row["given"]))
     return result
 

@@ -19,64 +19,66 @@ class InsightsQuery(serializers.Serializer):
         }
 
 
-class PercentagesOutput(serializers.Serializer):
+class InsightsPercentagesOutput(serializers.Serializer):
     gave = serializers.DecimalField(max_digits=4, decimal_places=1, coerce_to_string=False)
     received = serializers.DecimalField(max_digits=4, decimal_places=1, coerce_to_string=False)
 
 
-class MemberCountsOutput(serializers.Serializer):
+class InsightsMemberCountsOutput(serializers.Serializer):
     active = serializers.IntegerField()
     gave = serializers.IntegerField()
     received = serializers.IntegerField()
 
 
-class TotalsOutput(serializers.Serializer):
+class InsightsTotalsOutput(serializers.Serializer):
     recognitions = serializers.IntegerField()
     points = serializers.IntegerField()
 
 
-class WeekOutput(serializers.Serializer):
+class InsightsWeekOutput(serializers.Serializer):
     week_start = serializers.DateField()
     recognitions = serializers.IntegerField()
     points = serializers.IntegerField()
 
 
-class TeamOutput(serializers.Serializer):
+class InsightsTeamOutput(serializers.Serializer):
     team_id = serializers.UUIDField(allow_null=True)
     team_name = serializers.CharField()
     recognitions = serializers.IntegerField()
     points = serializers.IntegerField()
 
 
-class ValueOutput(serializers.Serializer):
+class InsightsValueOutput(serializers.Serializer):
     value_id = serializers.UUIDField()
     name = serializers.CharField()
     recognitions = serializers.IntegerField()
     points = serializers.IntegerField()
 
 
-class RankedOutput(serializers.Serializer):
+class InsightsRankedOutput(serializers.Serializer):
     user_id = serializers.UUIDField()
     full_name = serializers.CharField()
     recognitions = serializers.IntegerField()
     points = serializers.IntegerField()
 
 
-class ForgottenOutput(serializers.Serializer):
+class InsightsForgottenOutput(serializers.Serializer):
     user_id = serializers.UUIDField()
     full_name = serializers.CharField()
     last_recognised_at = serializers.DateTimeField(allow_null=True)
 
 
-class NotRecognisedOutput(serializers.Serializer):
+class InsightsNotRecognisedOutput(serializers.Serializer):
     as_of = serializers.DateTimeField()
     days_30 = serializers.IntegerField()
     days_60 = serializers.IntegerField()
     days_90 = serializers.IntegerField()
-    members = ForgottenOutput(many=True, help_text="Longest forgotten first, at most 20; the CSV export has all.")
+    members = InsightsForgottenOutput(
+        many=True, help_text="Longest forgotten first, at most 20; the CSV export has all."
+    )
 
 
-class AllowanceOutput(serializers.Serializer):
+class InsightsAllowanceOutput(serializers.Serializer):
     role = serializers.CharField()
     members = serializers.IntegerField()
     limit = serializers.IntegerField()
@@ -84,14 +86,14 @@ class AllowanceOutput(serializers.Serializer):
     utilisation = serializers.DecimalField(max_digits=7, decimal_places=1, coerce_to_string=False)
 
 
-class BurnOutput(serializers.Serializer):
+class InsightsBurnOutput(serializers.Serializer):
     pool = serializers.IntegerField()
     outflow_30_days = serializers.IntegerField()
     burn_per_day = serializers.DecimalField(max_digits=16, decimal_places=1, coerce_to_string=False)
     runway_days = serializers.IntegerField(allow_null=True)
 
 
-class RedemptionOutput(serializers.Serializer):
+class InsightsRedemptionOutput(serializers.Serializer):
     reward_id = serializers.UUIDField()
     reward_name = serializers.CharField()
     redemptions = serializers.IntegerField()
@@ -106,19 +108,21 @@ class InsightsOutput(serializers.Serializer):
     # `from` is a keyword: the field is added in get_fields().
     to = serializers.DateField()
     timezone = serializers.CharField()
-    participation = PercentagesOutput(help_text="Percentages of the active members, one decimal.")
-    members = MemberCountsOutput()
-    totals = TotalsOutput(help_text="Recognitions received by the scope's members in the period, and their points.")
-    by_week = WeekOutput(many=True)
-    by_team = TeamOutput(many=True, allow_null=True)
-    by_value = ValueOutput(many=True)
+    participation = InsightsPercentagesOutput(help_text="Percentages of the active members, one decimal.")
+    members = InsightsMemberCountsOutput()
+    totals = InsightsTotalsOutput(
+        help_text="Recognitions received by the scope's members in the period, and their points."
+    )
+    by_week = InsightsWeekOutput(many=True)
+    by_team = InsightsTeamOutput(many=True, allow_null=True)
+    by_value = InsightsValueOutput(many=True)
     leaderboard_enabled = serializers.BooleanField()
-    top_givers = RankedOutput(many=True, allow_null=True)
-    top_receivers = RankedOutput(many=True, allow_null=True)
-    not_recognised = NotRecognisedOutput()
-    allowance = AllowanceOutput(many=True, allow_null=True)
-    pool_burn = BurnOutput(allow_null=True)
-    redemptions_by_reward = RedemptionOutput(many=True)
+    top_givers = InsightsRankedOutput(many=True, allow_null=True)
+    top_receivers = InsightsRankedOutput(many=True, allow_null=True)
+    not_recognised = InsightsNotRecognisedOutput()
+    allowance = InsightsAllowanceOutput(many=True, allow_null=True)
+    pool_burn = InsightsBurnOutput(allow_null=True)
+    redemptions_by_reward = InsightsRedemptionOutput(many=True)
 
     def get_fields(self):
         fields = super().get_fields()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import reverse
@@ -34,6 +34,8 @@ def page_scope_and_period(request: HttpRequest, *, tenant_id=None) -> tuple[Scop
         raise Http404(exc.message) from exc
     except PermissionDeniedError as exc:
         raise PermissionDenied(exc.message) from exc
+    except DomainError as exc:
+        raise BadRequest(exc.message) from exc
     form = InsightsFilterForm(query_from_get(request.GET))
     form.fields.pop("team", None)
     date_from = date_to = None

@@ -39,8 +39,17 @@ class ConsoleSite(admin.AdminSite):
     # The ledgers are wide tables: give them the whole width.
     enable_nav_sidebar = False
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._app_pages: list[tuple[str, object, str]] = []
+
     def has_permission(self, request) -> bool:
         return super().has_permission(request) and request.user.is_platform_admin
+
+    def register_page(self, route: str, view, *, name: str) -> None:
+        """A console page owned by an app, registered from that app's admin.py (served behind the
+        console's login and platform-admin check, like every console page)."""
+        self._app_pages.append((route, view, name))
 
     def get_urls(self):
         from points import admin_views
@@ -48,6 +57,7 @@ class ConsoleSite(admin.AdminSite):
         extra = [
             path("ledger-health/", self.admin_view(admin_views.ledger_health), name="ledger_health"),
             path("liability/", self.admin_view(admin_views.liability), name="liability"),
+            *(path(route, self.admin_view(view), name=name) for route, view, name in self._app_pages),
         ]
         return extra + super().get_urls()
 

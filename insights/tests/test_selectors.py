@@ -127,3 +127,71 @@ def test_a_manager_narrows_to_a_sub_team(books):
     assert (p.active_members, p.givers, p.receivers, p.recognitions, p.points) == (1, 0, 1, 3, 50)
     assert (p.gave, p.received) == (Decimal("0.0"), Decimal("100.0"))
     assert selectors.not_recognised(scope, march(books)).counts == {30: 0, 60: 0, 90: 0}
+
+
+def _name_values(books, group_values):
+    from recognition.models import CompanyValue, Recognition, RecognitionValue
+
+    values = {
+        name: CompanyValue.objects.create(tenant=books.tenant, name=name, hashtag=tag, is_active=active, position=i)
+        for i, (name, tag, active) in enumerate(
+            [("Ownership", "ownership", True), ("Customer first", "customer", True), ("Legacy", "legacy", False)]
+        )
+    }
+    for giver, receiver, names in group_values:
+        group = Recognition.objects.get(giver=giver, receiver=receiver).group_id
+        for name in names:
+            RecognitionValue.objects.create(tenant=books.tenant, group_id=group, value=values[name])
+    return values
+
+
+def test_by_value_counts_each_value_a_recognition_names(books):
+    _name_values(
+        books,
+        [
+            (books.maya, books.asha, ["Ownership", "Customer first"]),
+            (books.leo, books.rahul, ["Ownership"]),
+            (books.maya, books.kiran, ["Legacy"]),  # February: outside the period
+        ],
+    )
+    rows = selectors.by_value(resolve_scope(books.maya), march(books))
+    # Legacy is inactive and named by nothing in March: not listed.
+    assert [(b.label, b.recognitions, b.points) for b in rows] == [
+        ("Ownership (#ownership)", 2, 150),
+        ("Customer first (#customer)", 1, 100),
+    ]
+    team_rows = selectors.by_value(resolve_scope(books.maya, team_id=books.platform.pk), march(books))
+    assert [(b.label, b.recognitions, b.points) for b in team_rows] == [
+        ("Ownership (#ownership)", 1, 50),
+        ("Customer first (#customer)", 0, 0),
+    ]
+
+
+def test_allowance_utilisation_per_role(books):
+    from recognition.models import AllowanceUsage
+    from tenants.models import Tenant
+
+    Tenant.objects.filter(pk=books.tenant.pk).update(allowance_employee=100, allowance_period="MONTH")
+    books.tenant.refresh_from_db()
+    AllowanceUsage.objects.create(
+        tenant=books.tenant,
+        user=books.asha,
+        period_start=dt.date(2026, 3, 1),
+        period_end=dt.date(2026, 4, 1),
+        limit=150,
+        given=90,
+    )
+    rows = selectors.allowance_utilisation(resolve_scope(books.maya), march(books))
+    # Employees: Asha (boosted to 150, gave 90), Rahul and Kiran (100 each, unused); leads and managers get none.
+    assert [(a.role, a.members, a.limit, a.given, a.utilisation) for a in rows] == [
+        ("employee", 3, 350, 90, Decimal("25.7"))
+    ]
+    # Two months: each member has two periods; Asha's April is unused.
+    two = selectors.allowance_utilisation(
+        resolve_scope(books.maya), period_for("Asia/Kolkata", dt.date(2026, 3, 1), dt.date(2026, 4, 30))
+    )
+    assert [(a.limit, a.given) for a in two] == [(150 + 5 * 100, 90)]
+
+
+def test_no_allowance_no_figure(books):
+    assert selectors.allowance_utilisation(resolve_scope(books.maya), march(books)) is None
