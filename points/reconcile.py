@@ -14,7 +14,7 @@ from typing import Any
 from django.db import connection
 
 from people.models import ForfeitLog
-from recognition.models import Recognition
+from recognition.models import AllowanceUsage, Recognition
 from tenants.models import Tenant
 from wallets.models import Redemption, Wallet, WalletLedger
 
@@ -28,6 +28,7 @@ T_LEDGER = WalletLedger._meta.db_table
 T_RECOG = Recognition._meta.db_table
 T_REDEEM = Redemption._meta.db_table
 T_FORFEIT = ForfeitLog._meta.db_table
+T_USAGE = AllowanceUsage._meta.db_table
 
 
 @dataclass
@@ -168,6 +169,25 @@ def reconcile(*, tenant_slug: str | None = None) -> list[TenantReport]:
         figures["recognitions_with_points"] += int(with_points or 0)
         figures["unmatched_recognitions"] += int(bad or 0)
 
+    # 7: every allowance usage row against the allowance-funded points its member gave in
+    # its period (recognitions name the period they counted in), and within its limit.
+    usage_drift = 'u.given <> COALESCE(g.given, 0) OR u.given > u."limit" OR u.given < 0'
+    orphan = "u.id IS NULL"
+    collect(
+        f"SELECT COALESCE(u.tenant_id, g.tenant_id), {count(usage_drift + ' OR ' + orphan)}, "
+        f'  COALESCE(SUM(u.given), 0), COALESCE(SUM(u."limit"), 0) '
+        f"FROM {T_USAGE} u "
+        f"FULL OUTER JOIN (SELECT tenant_id, giver_id, allowance_period, SUM(points) AS given FROM {T_RECOG} "
+        f"  WHERE {scope()} AND funding_source = 'ALLOWANCE' "
+        f"  GROUP BY tenant_id, giver_id, allowance_period) g "
+        f"  ON g.tenant_id = u.tenant_id AND g.giver_id = u.user_id AND g.allowance_period = u.period_start "
+        f"WHERE {scope('u.')} OR (u.id IS NULL AND {scope('g.')}) "
+        f"GROUP BY COALESCE(u.tenant_id, g.tenant_id)",
+        "allowance_drifts",
+        "allowance_given",
+        "allowance_limits",
+    )
+
     for key, report in reports.items():
         _judge(report, sums[key])
     return list(reports.values())
@@ -179,6 +199,7 @@ def _judge(report: TenantReport, s: dict[str, int]) -> None:
     delegated, recalled = s["DELEGATION"], s["RECALL"]
     pool_awards, lead_awards = s["AWARD_POOL"], s["AWARD_LEAD_BUDGET"]
     forfeited = s["FORFEIT"]
+    allowance_awards = s["AWARD_ALLOWANCE"]
     report.figures.update(
         allocated=allocated,
         clawed_back=clawed,
@@ -186,6 +207,8 @@ def _judge(report: TenantReport, s: dict[str, int]) -> None:
         recalled=recalled,
         pool_awards=pool_awards,
         lead_awards=lead_awards,
+        allowance_awards=allowance_awards,
+        allowance_given=s["allowance_given"],
         lead_budgets=s["lead_budgets"],
         wallets=s["wallets"],
         issued_redemptions=s["issued_redemptions"],
@@ -205,12 +228,13 @@ def _judge(report: TenantReport, s: dict[str, int]) -> None:
     # 3
     if s["budget_drifts"]:
         drifts.append(f"{s['budget_drifts']} lead budget(s) disagree with delegations − recalls − lead awards")
-    # 4
-    expected_pool = allocated - clawed - delegated + recalled - pool_awards + forfeited
+    # 4 and 4′: allowance gifts are paid by the pool too
+    expected_pool = allocated - clawed - delegated + recalled - pool_awards - allowance_awards + forfeited
     if pool != expected_pool:
         drifts.append(
             f"pool {pool} ≠ allocations {allocated} − clawbacks {clawed} − delegations {delegated} "
             f"+ recalls {recalled} − pool awards {pool_awards}"
+            + (f" − allowance gifts {allowance_awards}" if allowance_awards else "")
             + (f" + leavers' forfeits {forfeited}" if forfeited else "")
             + f" = {expected_pool}"
         )
@@ -221,6 +245,12 @@ def _judge(report: TenantReport, s: dict[str, int]) -> None:
             f"conservation: allocations − clawbacks = {allocated - clawed} ≠ pool {pool} + lead budgets "
             f"{s['lead_budgets']} + wallets {s['wallets']} + issued redemptions {s['issued_redemptions']} "
             f"= {outstanding}"
+        )
+    # 7
+    if s["allowance_drifts"]:
+        drifts.append(
+            f"{s['allowance_drifts']} allowance usage row(s) disagree with the allowance gifts of their period "
+            f"or exceed their limit"
         )
     # 6
     if s["unmatched_recognitions"]:

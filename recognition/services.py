@@ -5,6 +5,8 @@ The funding rule (SPEC §4) lives in `resolve_funding_source` and nowhere else.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import uuid
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -12,7 +14,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from perksu.errors import DomainError, NotFoundError, PermissionDeniedError, insufficient
@@ -24,11 +27,13 @@ from points.services import require_manager
 from tenants.models import TENANT_ROLES, Role, Tenant, User
 from wallets.models import Wallet, WalletLedger
 
-from . import statements
-from .models import Recognition
+from . import allowances, statements
+from .models import CompanyValue, Recognition, RecognitionValue
 
 MAX_RECIPIENTS = 50
 MAX_MESSAGE_LENGTH = 2000
+MAX_VALUES = 3
+HASHTAG = re.compile(r"#(\w+)")
 Source = Recognition.FundingSource
 
 
@@ -44,6 +49,11 @@ class AwardResult:
     """Recipient user id → wallet balance after."""
     pool_balance_after: int
     lead_budget_after: int | None
+    allowance_period: dt.date | None = None
+    """For an allowance gift: the start of the giver's period it counted in."""
+    allowance_given: int | None = None
+    """For an allowance gift: the giver's `given` of that period, after it."""
+    value_ids: tuple[UUID, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,15 +107,32 @@ def _check_award_allowed(tenant: Tenant, points: int) -> None:
         )
 
 
-def resolve_funding_source(*, giver: User, tenant: Tenant, total: int, requested: str | None) -> str:
-    """Who pays an award of `total` points (SPEC §4).
+def _allowance_source(giver: User, tenant: Tenant, total: int, now: dt.datetime | None) -> str:
+    """ALLOWANCE if the giver's allowance left covers `total`, else the refusal."""
+    status = allowances.allowance_status(tenant=tenant, user=giver, at=now)
+    if status.limit == 0:
+        raise PermissionDeniedError("You have no allowance to give points from; anyone can give kudos (0 points).")
+    if status.remaining < total:
+        raise allowances.allowance_exceeded(remaining=status.remaining, required=total)
+    return Source.ALLOWANCE
 
-    The pool pays if the giver is a manager and the pool covers the whole
-    award; otherwise the giver's own lead budget if it covers it; otherwise the
-    award is refused with both availabilities. `requested` names a source
-    explicitly. The balances read here are a choice, not a reservation: the
-    conditional update in `points.balances` is what guarantees no overdraft.
+
+def resolve_funding_source(
+    *, giver: User, tenant: Tenant, total: int, requested: str | None, now: dt.datetime | None = None
+) -> str:
+    """Who pays an award of `total` points (SPEC §4, §10).
+
+    A manager: the pool if it covers the whole award; otherwise the giver's own
+    lead budget if it covers it; otherwise the award is refused with both
+    availabilities. A lead: its lead budget, then its allowance. An employee: its
+    allowance. `requested` names a source explicitly (`ALLOWANCE` included). The
+    balances read here are a choice, not a reservation: the conditional updates in
+    `points.balances` and `allowances.allowance_take` guarantee no overdraft.
     """
+    if requested == Source.ALLOWANCE:
+        return _allowance_source(giver, tenant, total, now)
+    if giver.role == Role.EMPLOYEE and requested in (None, ""):
+        return _allowance_source(giver, tenant, total, now)
     if requested == Source.POOL:
         if not giver.is_manager:
             raise PermissionDeniedError("Only tenant managers award from the company pool.")
@@ -123,6 +150,19 @@ def resolve_funding_source(*, giver: User, tenant: Tenant, total: int, requested
     budget = LeadBudget.objects.filter(lead=giver).values_list("balance", flat=True).first()
     if budget is not None and budget >= total:
         return Source.LEAD_BUDGET
+    if giver.role == Role.TENANT_LEAD:
+        status = allowances.allowance_status(tenant=tenant, user=giver, at=now)
+        if status.limit > 0:
+            if status.remaining >= total:
+                return Source.ALLOWANCE
+            raise DomainError(
+                f"Neither your lead budget nor your allowance covers this. Lead budget available: {budget or 0}; "
+                f"allowance remaining: {status.remaining}; required: {total}.",
+                code="allowance_exceeded",
+                remaining=status.remaining,
+                lead_budget_available=budget or 0,
+                required=total,
+            )
     if pool is not None and budget is not None:
         raise DomainError(
             f"Insufficient funds. Company allocation pool available: {pool}; "
@@ -147,12 +187,16 @@ def recognition_create(
     points: int,
     message: str,
     funding_source: str | None = None,
+    values: Sequence[UUID | str] | None = None,
+    parent_id: UUID | None = None,
 ) -> AwardResult:
     """Recognise one or more colleagues, with points (an award) or without (kudos).
 
     Locks the recipients' wallets in primary-key order, then the paying lead
-    budget or tenant row last; one Recognition and, with points, one wallet
-    CREDIT per recipient, all in one transaction.
+    budget, or the giver's allowance usage row and the tenant row, last; one
+    Recognition and, with points, one wallet CREDIT per recipient, all in one
+    transaction. `values` (ids) and the message's `#hashtags` name 0–3 company
+    values; `parent_id` makes it an add-on to that recognition group.
 
     On PostgreSQL an award is first tried as one statement
     (`_award_in_one_statement`, the path the load runs through, see
@@ -167,25 +211,133 @@ def recognition_create(
     ids = _recipient_ids(recipient_ids)
     if giver.pk in ids:
         raise DomainError("You cannot recognise yourself.", code="self_recognition")
-    if points > 0 and giver.role not in (Role.TENANT_MANAGER, Role.TENANT_LEAD):
-        raise PermissionDeniedError("Only managers and leads award points; anyone can give kudos (0 points).")
+    value_ids = _value_ids(giver, values, message)
 
     group_id = uuid.uuid4()
     now = timezone.now()
-    if points > 0 and connection.vendor == "postgresql":
-        paid = _award_in_one_statement(
-            giver=giver, ids=ids, points=points, message=message, requested=funding_source, group_id=group_id, now=now
-        )
+    award = {
+        "giver": giver,
+        "ids": ids,
+        "points": points,
+        "message": message,
+        "requested": funding_source,
+        "group_id": group_id,
+        "now": now,
+        "parent_id": parent_id,
+        "value_ids": value_ids,
+    }
+    one_statement = points > 0 and connection.vendor == "postgresql"
+    if one_statement and not value_ids:
+        paid = _award_in_one_statement(**award)
         if paid is not None:
             return paid
+        one_statement = False
     with transaction.atomic():
-        return _recognise(
-            giver=giver, ids=ids, points=points, message=message, requested=funding_source, group_id=group_id, now=now
+        if value_ids:
+            # Written first, so the statement below still locks the paying rows last.
+            RecognitionValue.objects.bulk_create(
+                [RecognitionValue(tenant_id=giver.tenant_id, group_id=group_id, value_id=v) for v in value_ids]
+            )
+        if one_statement:
+            paid = _award_in_one_statement(**award)
+            if paid is not None:
+                return paid
+        return _recognise(**award)
+
+
+def recognition_group_of(*, tenant_id: UUID, recognition_id: UUID | str) -> UUID:
+    """The group of a recognition of this tenant, named by the id of any of its rows or by
+    the group id; another tenant's id answers like a missing one (404)."""
+    try:
+        key = recognition_id if isinstance(recognition_id, UUID) else UUID(str(recognition_id))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise NotFoundError("Recognition not found.") from exc
+    group_id = (
+        Recognition.objects.filter(Q(pk=key) | Q(group_id=key), tenant_id=tenant_id)
+        .values_list("group_id", flat=True)
+        .first()
+    )
+    if group_id is None:
+        raise NotFoundError("Recognition not found.")
+    return group_id
+
+
+def recognition_add_on(
+    *,
+    giver: User,
+    recognition_id: UUID | str,
+    points: int,
+    message: str | None = None,
+    funding_source: str | None = None,
+) -> AwardResult:
+    """Add points to an existing recognition (SPEC §10): its recipients each receive `points`,
+    paid like any award (an employee from their allowance), as a new recognition whose
+    `parent_id` is the original's group. An add-on to an add-on joins the original."""
+    if not (giver.is_active and giver.tenant_id):
+        raise PermissionDeniedError("Only active tenant members give recognition.")
+    group_id = recognition_group_of(tenant_id=giver.tenant_id, recognition_id=recognition_id)
+    root = Recognition.objects.filter(group_id=group_id).values_list("parent_id", flat=True).first() or group_id
+    points = require_amount(points, field="points")
+    recipients = list(
+        Recognition.objects.filter(tenant_id=giver.tenant_id, group_id=root)
+        .order_by("created_at", "id")
+        .values_list("receiver_id", flat=True)
+    )
+    if giver.pk in recipients:
+        raise DomainError("You are a recipient of this recognition: you cannot add to it.", code="self_recognition")
+    text = (message or "").strip() or f"+{points}"
+    return recognition_create(
+        giver=giver,
+        recipient_ids=recipients,
+        points=points,
+        message=text,
+        funding_source=funding_source,
+        parent_id=root,
+    )
+
+
+def _value_ids(giver: User, values: Sequence[UUID | str] | None, message: str) -> tuple[UUID, ...]:
+    """The company values a recognition names: `values` (ids of active values of the giver's
+    tenant, else 404) and every `#hashtag` of the message matching an active value
+    (case-insensitive; other hashtags are just text). At most MAX_VALUES, each once."""
+    try:
+        ids = list(dict.fromkeys(v if isinstance(v, UUID) else UUID(str(v)) for v in values or ()))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise NotFoundError("Company value not found.", field="values") from exc
+    tags = {tag.lower() for tag in HASHTAG.findall(message)}
+    if not ids and not tags:
+        return ()
+    found = dict(
+        CompanyValue.objects.filter(tenant_id=giver.tenant_id, is_active=True)
+        .annotate(tag=Lower("hashtag"))
+        .filter(Q(pk__in=ids) | Q(tag__in=tags))
+        .order_by("position", "name")
+        .values_list("pk", "tag")
+    )
+    if any(pk not in found for pk in ids):
+        raise NotFoundError("Company value not found.", field="values")
+    named = list(dict.fromkeys([*ids, *found]))
+    if len(named) > MAX_VALUES:
+        raise DomainError(
+            f"A recognition names at most {MAX_VALUES} company values.",
+            code="too_many_values",
+            maximum=MAX_VALUES,
+            field="values",
         )
+    return tuple(named)
 
 
 def _recognise(
-    *, giver: User, ids: list[UUID], points: int, message: str, requested: str | None, group_id: UUID, now
+    *,
+    giver: User,
+    ids: list[UUID],
+    points: int,
+    message: str,
+    requested: str | None,
+    group_id: UUID,
+    now,
+    parent_id: UUID | None,
+    value_ids: tuple[UUID, ...],
 ) -> AwardResult:
     """The general path: every award on SQLite, kudos, and any award the one-statement path declined.
 
@@ -215,17 +367,37 @@ def _recognise(
     total = points * len(ids)
     if points > 0:
         _check_award_allowed(tenant, points)
-        source = resolve_funding_source(giver=giver, tenant=tenant, total=total, requested=requested)
+        if tenant.require_value and not value_ids:
+            raise DomainError(
+                "Name at least one company value for a recognition with points.", code="value_required", field="values"
+            )
+        source = resolve_funding_source(giver=giver, tenant=tenant, total=total, requested=requested, now=now)
     elif requested not in (None, "", Source.NONE):
         raise DomainError("Kudos (0 points) have no funding source.", code="invalid_funding_source")
     else:
         source = Source.NONE
+    period = None
+    if source == Source.ALLOWANCE:
+        period, period_end = allowances.period_bounds(tenant, now)
+        # Created (if missing) before any lock of the allowance: see allowances.usage_row.
+        allowances.usage_row(tenant=tenant, user_id=giver.pk, role=giver.role, start=period, end=period_end)
     by_user = {w.user_id: w for w in wallets}
     recognitions = Recognition.objects.bulk_create(
-        [_recognition(giver, user_id, points, message, source, group_id, now) for user_id in ids]
+        [_recognition(giver, user_id, points, message, source, group_id, now, parent_id, period) for user_id in ids]
     )
     if points == 0:
-        return AwardResult(tenant.pk, group_id, 0, source, recognitions, [], {}, tenant.points_allocation_balance, None)
+        return AwardResult(
+            tenant.pk,
+            group_id,
+            0,
+            source,
+            recognitions,
+            [],
+            {},
+            tenant.points_allocation_balance,
+            None,
+            value_ids=value_ids,
+        )
 
     Wallet.objects.filter(pk__in=[w.pk for w in wallets]).update(
         balance=F("balance") + points,
@@ -243,10 +415,15 @@ def _recognise(
             for r in recognitions
         ]
     )
-    lead_after = None
+    lead_after = given_after = None
     pool_after = tenant.points_allocation_balance
     if source == Source.LEAD_BUDGET:
         lead_after = balances.lead_budget_debit(giver.pk, total)
+    elif source == Source.ALLOWANCE:
+        given_after = allowances.allowance_take(
+            tenant_id=tenant.pk, user_id=giver.pk, period_start=period, amount=total
+        )
+        pool_after = balances.pool_debit(tenant.pk, total)
     else:
         pool_after = balances.pool_debit(tenant.pk, total)
     result = AwardResult(
@@ -259,6 +436,9 @@ def _recognise(
         wallet_balances_after={w.user_id: w.balance + points for w in wallets},
         pool_balance_after=pool_after,
         lead_budget_after=lead_after,
+        allowance_period=period,
+        allowance_given=given_after,
+        value_ids=value_ids,
     )
     _log_award(giver, result)
     return result
@@ -274,13 +454,24 @@ def _log_award(giver: User, result: AwardResult) -> None:
         funding_source=result.funding_source,
         group_id=result.group_id,
         wallets_after=result.wallet_balances_after,
-        pool_after=result.pool_balance_after if result.funding_source == Source.POOL else None,
+        pool_after=result.pool_balance_after if result.funding_source in (Source.POOL, Source.ALLOWANCE) else None,
         lead_budget_after=result.lead_budget_after,
+        allowance_period=result.allowance_period,
+        allowance_given_after=result.allowance_given,
     )
 
 
 def _award_in_one_statement(
-    *, giver: User, ids: list[UUID], points: int, message: str, requested: str | None, group_id: UUID, now
+    *,
+    giver: User,
+    ids: list[UUID],
+    points: int,
+    message: str,
+    requested: str | None,
+    group_id: UUID,
+    now,
+    parent_id: UUID | None = None,
+    value_ids: tuple[UUID, ...] = (),
 ) -> AwardResult | None:
     """A plain award in one statement, or None when it wrote nothing.
 
@@ -297,8 +488,12 @@ def _award_in_one_statement(
     award leaves the caller's transaction usable.
     """
     if requested in (None, ""):
-        source = Source.POOL if giver.role == Role.TENANT_MANAGER else Source.LEAD_BUDGET
-    elif requested == Source.LEAD_BUDGET or (requested == Source.POOL and giver.role == Role.TENANT_MANAGER):
+        source = {Role.TENANT_MANAGER: Source.POOL, Role.TENANT_LEAD: Source.LEAD_BUDGET}.get(
+            giver.role, Source.ALLOWANCE
+        )
+    elif requested in (Source.LEAD_BUDGET, Source.ALLOWANCE) or (
+        requested == Source.POOL and giver.role == Role.TENANT_MANAGER
+    ):
         source = requested
     else:
         return None
@@ -315,6 +510,8 @@ def _award_in_one_statement(
                 source=source,
                 group_id=group_id,
                 now=now,
+                parent_id=parent_id,
+                has_value=bool(value_ids),
             )
     except DatabaseError as exc:
         if getattr(exc.__cause__, "sqlstate", None) == statements.AWARD_NOT_PAID:
@@ -323,12 +520,14 @@ def _award_in_one_statement(
     if len(rows) != len(ids):
         return None
 
-    by_user = {user_id: (wallet_id, balance, entry_no) for user_id, wallet_id, balance, entry_no, _, _ in rows}
-    _, _, _, _, payer_after, pool_after = rows[0]
+    by_user = {row[0]: row[1:4] for row in rows}  # user → (wallet, balance after, entry number)
+    _, _, _, _, payer_after, pool_after, period, given_after = rows[0]
     recognitions, entries = [], []
     for user_id, (recognition_id, entry_id) in zip(ids, row_ids, strict=True):
         wallet_id, balance, entry_no = by_user[user_id]
-        recognition = _loaded(_recognition(giver, user_id, points, message, source, group_id, now, id=recognition_id))
+        recognition = _loaded(
+            _recognition(giver, user_id, points, message, source, group_id, now, parent_id, period, id=recognition_id)
+        )
         recognitions.append(recognition)
         entries.append(
             _loaded(_credit(recognition, wallet_id=wallet_id, entry_no=entry_no, balance_after=balance, id=entry_id))
@@ -341,16 +540,32 @@ def _award_in_one_statement(
         recognitions=recognitions,
         ledger_entries=entries,
         wallet_balances_after={user_id: row[1] for user_id, row in by_user.items()},
-        pool_balance_after=payer_after if source == Source.POOL else pool_after,
+        pool_balance_after=pool_after if source == Source.LEAD_BUDGET else payer_after,
         lead_budget_after=payer_after if source == Source.LEAD_BUDGET else None,
+        allowance_period=period,
+        allowance_given=given_after,
+        value_ids=value_ids,
     )
     _log_award(giver, result)  # in autocommit the award has committed, and the line is written now
     return result
 
 
-def _recognition(giver: User, receiver_id: UUID, points: int, message: str, source: str, group_id: UUID, now, **pk):
+def _recognition(
+    giver: User,
+    receiver_id: UUID,
+    points: int,
+    message: str,
+    source: str,
+    group_id: UUID,
+    now,
+    parent_id: UUID | None = None,
+    allowance_period: dt.date | None = None,
+    **pk,
+):
     """One recipient's Recognition row of an award or kudos, as both paths write it."""
     return Recognition(
+        parent_id=parent_id,
+        allowance_period=allowance_period,
         tenant_id=giver.tenant_id,
         giver=giver,
         receiver_id=receiver_id,

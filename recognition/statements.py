@@ -18,7 +18,8 @@ from points.models import LeadBudget
 from tenants.models import Tenant, User
 from wallets.models import Wallet, WalletLedger
 
-from .models import Recognition
+from .allowances import TAKE_SQL
+from .models import AllowanceUsage, Recognition
 
 Source = Recognition.FundingSource
 
@@ -38,13 +39,14 @@ Source = Recognition.FundingSource
 _AWARD_SQL = f"""
 WITH paid_to (user_id, recognition_id, entry_id) AS (
     SELECT * FROM unnest(%(users)s::uuid[], %(recognitions)s::uuid[], %(entries)s::uuid[])
-), locked AS (
+){{period_cte}}, locked AS (
     SELECT w.id FROM {Wallet._meta.db_table} w JOIN {User._meta.db_table} u ON u.id = w.user_id
     WHERE w.tenant_id = %(tenant)s AND w.user_id IN (SELECT user_id FROM paid_to) AND u.is_active
       AND EXISTS (
         SELECT 1 FROM {Tenant._meta.db_table} t
         WHERE t.id = %(tenant)s AND t.status = %(active)s
           AND (t.max_award_points IS NULL OR t.max_award_points >= %(points)s)
+          AND (%(has_value)s OR NOT t.require_value)
           AND {{covered}}
       )
     ORDER BY w.id
@@ -58,9 +60,10 @@ WITH paid_to (user_id, recognition_id, entry_id) AS (
     RETURNING w.id, w.user_id, w.balance, w.last_entry_no
 ), recognised AS (
     INSERT INTO {Recognition._meta.db_table}
-        (id, tenant_id, giver_id, receiver_id, points, message, funding_source, group_id, created_at)
+        (id, tenant_id, giver_id, receiver_id, points, message, funding_source, group_id, parent_id,
+         allowance_period, created_at)
     SELECT p.recognition_id, %(tenant)s, %(giver)s, c.user_id, %(points)s, %(message)s, %(source)s, %(group)s,
-        %(now)s
+        %(parent)s::uuid, {{period}}, %(now)s
     FROM credited c JOIN paid_to p USING (user_id)
     RETURNING id
 ), entered AS (
@@ -71,28 +74,72 @@ WITH paid_to (user_id, recognition_id, entry_id) AS (
         %(giver)s, p.recognition_id, NULL, %(note)s, %(now)s
     FROM credited c JOIN paid_to p USING (user_id)
     RETURNING id
-), debited AS (
+){{taken_cte}}, debited AS (
     {{debit}}
-      AND (SELECT count(*) FROM recognised) + (SELECT count(*) FROM entered) = 2 * %(count)s
+      AND {{written}}
     RETURNING {{balance}}
 )
 SELECT c.user_id, c.id, c.balance, c.last_entry_no,
     COALESCE((SELECT {{balance}} FROM debited), perksu_award_not_paid()),
-    {{pool}}
+    {{pool}}, {{period}}, {{given}}
 FROM credited c
 """
+_WRITTEN = "(SELECT count(*) FROM recognised) + (SELECT count(*) FROM entered) = 2 * %(count)s"
+
+# An allowance gift (SPEC §10) adds two steps: its period is the start of the day, week,
+# month or quarter of `now` in the tenant's time zone (as allowances.period_bounds), and
+# the giver's usage row of that period is raised by the conditional update of
+# `allowances.TAKE_SQL` after the inserts and before the pool debit, which waits for it:
+# so the usage row and then the tenant row are locked last, in the order of SPEC §10.
+_PERIOD_CTE = f""", period AS (
+    SELECT date_trunc(lower(t.allowance_period), %(now)s AT TIME ZONE t.timezone)::date AS start
+    FROM {Tenant._meta.db_table} t WHERE t.id = %(tenant)s
+)"""
+_TAKEN_CTE = f""", taken AS (
+    {TAKE_SQL.replace("%(period)s", "(SELECT start FROM period)")}
+      AND {_WRITTEN}
+    RETURNING given
+)"""
+_ALLOWANCE_COVERED = (
+    "t.points_allocation_balance >= %(total)s AND EXISTS (SELECT 1 FROM "
+    f"{AllowanceUsage._meta.db_table} a WHERE a.tenant_id = %(tenant)s AND a.user_id = %(giver)s "
+    'AND a.period_start = (SELECT start FROM period) AND a.given + %(total)s <= a."limit")'
+)
+
+
+def _award_sql(**parts: str) -> str:
+    sql = _AWARD_SQL
+    defaults = {"period_cte": "", "taken_cte": "", "period": "NULL::date", "given": "NULL::bigint", "written": _WRITTEN}
+    for name, text in {**defaults, **parts}.items():
+        sql = sql.replace("{" + name + "}", text)
+    return sql
+
+
 _AWARD_SQL_BY_SOURCE = {
-    Source.POOL: _AWARD_SQL.replace("{covered}", "t.points_allocation_balance >= %(total)s")
-    .replace("{debit}", balances.POOL_DEBIT_SQL)
-    .replace("{balance}", "points_allocation_balance")
-    .replace("{pool}", "NULL::bigint"),  # the debit's balance after is the pool
-    Source.LEAD_BUDGET: _AWARD_SQL.replace(
-        "{covered}",
-        f"EXISTS (SELECT 1 FROM {LeadBudget._meta.db_table} b WHERE b.lead_id = %(giver)s AND b.balance >= %(total)s)",
-    )
-    .replace("{debit}", balances.LEAD_BUDGET_DEBIT_SQL)
-    .replace("{balance}", "balance")
-    .replace("{pool}", f"(SELECT points_allocation_balance FROM {Tenant._meta.db_table} WHERE id = %(tenant)s)"),
+    Source.POOL: _award_sql(
+        covered="t.points_allocation_balance >= %(total)s",
+        debit=balances.POOL_DEBIT_SQL,
+        balance="points_allocation_balance",
+        pool="NULL::bigint",  # the debit's balance after is the pool
+    ),
+    Source.LEAD_BUDGET: _award_sql(
+        covered=f"EXISTS (SELECT 1 FROM {LeadBudget._meta.db_table} b "
+        "WHERE b.lead_id = %(giver)s AND b.balance >= %(total)s)",
+        debit=balances.LEAD_BUDGET_DEBIT_SQL,
+        balance="balance",
+        pool=f"(SELECT points_allocation_balance FROM {Tenant._meta.db_table} WHERE id = %(tenant)s)",
+    ),
+    Source.ALLOWANCE: _award_sql(
+        period_cte=_PERIOD_CTE,
+        taken_cte=_TAKEN_CTE,
+        covered=_ALLOWANCE_COVERED,
+        debit=balances.POOL_DEBIT_SQL,
+        written="(SELECT count(*) FROM taken) = 1",
+        balance="points_allocation_balance",
+        pool="NULL::bigint",
+        period="(SELECT start FROM period)",
+        given="(SELECT given FROM taken)",
+    ),
 }
 AWARD_NOT_PAID = "PK001"
 """SQLSTATE of perksu_award_not_paid() (recognition migration 0004)."""
@@ -108,10 +155,16 @@ def pay_award(
     source: str,
     group_id: UUID,
     now,
+    parent_id: UUID | None = None,
+    has_value: bool = False,
 ) -> list[tuple]:
     """Run the award's statement. Returns `(user_id, wallet_id, balance_after, entry_no,
-    payer_after, pool)` per credited wallet (`pool` only when a lead budget paid: else
-    `payer_after` is the pool), or no rows when it wrote nothing."""
+    payer_after, pool, allowance_period, allowance_given)` per credited wallet (`pool`
+    only when a lead budget paid: else `payer_after` is the pool; the last two only for
+    an allowance gift), or no rows when it wrote nothing.
+
+    An award with no value (`has_value` false) writes nothing in a tenant that requires
+    one: the general path then refuses with `value_required`."""
     params = {
         "users": ids,
         "recognitions": [recognition_id for recognition_id, _ in row_ids],
@@ -126,6 +179,8 @@ def pay_award(
         "message": message,
         "note": message[:500],
         "group": group_id,
+        "parent": parent_id,
+        "has_value": has_value,
         "now": now,
         "credit": WalletLedger.EntryType.CREDIT.value,
         "recognition": WalletLedger.Source.RECOGNITION.value,

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 
 from perksu.errors import DomainError, PermissionDeniedError
 
-from .models import TENANT_ROLES, Role, Tenant, User
+from .models import TENANT_ROLES, Role, SettingsChangeLog, Tenant, User
 
 
 def tenant_create(
@@ -155,3 +155,65 @@ def _full_clean(instance, *, exclude: list[str]) -> None:
     except ValidationError as exc:
         first_field, messages = next(iter(exc.message_dict.items()))
         raise DomainError(f"{first_field}: {messages[0]}", code="invalid", field=first_field) from exc
+
+
+SETTINGS_FIELDS = (
+    "timezone",
+    "locale",
+    "allowance_period",
+    "allowance_employee",
+    "allowance_lead",
+    "allowance_manager",
+    "require_value",
+    "low_balance_threshold",
+    "max_award_points",
+    "leaver_policy",
+    "leaver_forfeit_days",
+    "leaderboard_enabled",
+)
+"""The programme settings a manager edits (SPEC §9); platform admins edit the same in the console."""
+
+
+def _setting_text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def tenant_settings_update(*, actor: User, tenant: Tenant, changes: dict) -> list[SettingsChangeLog]:
+    """Change programme settings of `tenant`; one SettingsChangeLog per changed field, same transaction.
+
+    `actor` is a manager of that tenant or a platform admin. Values are validated by
+    the model's validators (integers ≥ 0, a real IANA time zone, a known locale); the
+    first bad one refuses the whole change, naming its field. Only the changed columns
+    are written, in one UPDATE (never the pool balance read earlier).
+    """
+    if not (actor.is_platform_admin or (actor.is_active and actor.is_manager and actor.tenant_id == tenant.pk)):
+        raise PermissionDeniedError("Only the tenant's managers and platform admins change its settings.")
+    unknown = [name for name in changes if name not in SETTINGS_FIELDS]
+    if unknown:
+        raise DomainError(f"{unknown[0]} is not a programme setting.", code="invalid", field=unknown[0])
+    with transaction.atomic():
+        # Locked so two concurrent changes log the true old values; held for a moment only.
+        current = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        before = {name: getattr(current, name) for name in changes}
+        changed = {name: value for name, value in changes.items() if before[name] != value}
+        for name, value in changed.items():
+            setattr(current, name, value)
+        _full_clean(current, exclude=[f.name for f in Tenant._meta.fields if f.name not in changed])
+        if not changed:
+            return []
+        Tenant.objects.filter(pk=tenant.pk).update(**changed)
+        logs = SettingsChangeLog.objects.bulk_create(
+            [
+                SettingsChangeLog(
+                    tenant_id=tenant.pk,
+                    actor=actor,
+                    field=name,
+                    old_value=_setting_text(before[name]),
+                    new_value=_setting_text(value),
+                )
+                for name, value in changed.items()
+            ]
+        )
+    for name, value in changed.items():
+        setattr(tenant, name, value)
+    return logs

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from points.models import AllocationLog, DelegationLog, IdempotencyRecord, LeadBudget, PlatformBillingLog
-from recognition.models import Recognition
+from recognition.models import AllowanceBoost, AllowanceUsage, Recognition
 from tenants.models import Tenant, User
 from wallets.models import Redemption, Reward, Wallet, WalletLedger
 
@@ -27,6 +27,8 @@ COUNTED = (
     LeadBudget,
     Wallet,
     IdempotencyRecord,
+    AllowanceUsage,
+    AllowanceBoost,
 )
 
 
@@ -44,6 +46,7 @@ def books() -> dict[str, Any]:
         "stock": dict(Reward.objects.values_list("pk", "stock")),
         "costs": dict(Reward.objects.values_list("pk", "points_cost")),
         "redemptions": dict(Redemption.objects.values_list("pk", "status")),
+        "allowances": {row[0]: row[1:] for row in AllowanceUsage.objects.values_list("pk", "limit", "given")},
         "counts": {model.__name__: model.objects.count() for model in COUNTED},
     }
 

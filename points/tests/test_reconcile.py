@@ -68,6 +68,8 @@ def test_json_output(books):
         "recalled": 0,
         "pool_awards": 800,
         "lead_awards": 150,
+        "allowance_awards": 0,
+        "allowance_given": 0,
         "lead_budgets": 9_850,
         "wallets": 850,
         "issued_redemptions": 100,
