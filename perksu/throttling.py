@@ -4,7 +4,13 @@ Wrong passwords. A counter per (email, client IP) lives in the cache. After
 `LOGIN_FAILURE_LIMIT` failures within `LOGIN_FAILURE_WINDOW` seconds (counted
 from the first failure), further attempts for that email from that IP are
 refused *without checking the password* until the window ends. A success
-clears the counter. The other IPs of the same user are not affected, so an
+clears the counter.
+
+The count is atomic under concurrency: each attempt takes its number with
+`cache.add`/`cache.incr` (one atomic operation in Redis, a locked one in
+LocMemCache) *before* its password is checked, and only attempts numbered up to
+the limit are checked. Thirty wrong passwords sent at once therefore get five
+password checks, not as many as read the counter before any of them was counted. The other IPs of the same user are not affected, so an
 attacker cannot lock the real user out from elsewhere.
 
 - `ThrottledModelBackend` (the only entry of `AUTHENTICATION_BACKENDS`) does the
@@ -91,8 +97,10 @@ def login_retry_after(request: HttpRequest | None, email: str | None) -> int | N
     return max(1, math.ceil(until - time.time()))
 
 
-def login_failed(request: HttpRequest | None, email: str | None) -> int:
-    """Count one wrong password for (email, client IP); return the count in this window."""
+def login_attempt(request: HttpRequest | None, email: str | None) -> int:
+    """Count one sign-in attempt for (email, client IP) before its password is checked;
+    return its number in this window. A success clears the count (`login_succeeded`), so
+    what is left counts the wrong passwords, and the attempts still being checked."""
     if not email:
         return 0
     count_key, until_key = _keys(email, client_ip(request))
@@ -146,11 +154,14 @@ class ThrottledModelBackend(ModelBackend):
                 request.login_retry_after = retry_after
             # PermissionDenied stops django.contrib.auth.authenticate() at once: no other backend runs.
             raise PermissionDenied(login_throttled_message(retry_after))
+        if email and password is not None and login_attempt(request, email) > _limit():
+            # Another attempt took the last number in the meantime: refused like a locked one.
+            retry_after = login_retry_after(request, email) or 1
+            if request is not None:
+                request.login_retry_after = retry_after
+            raise PermissionDenied(login_throttled_message(retry_after))
         user = super().authenticate(request, username=username, password=password, **kwargs)
-        if user is None:
-            if email and password is not None:
-                login_failed(request, email)
-        else:
+        if user is not None:
             login_succeeded(request, email)
         return user
 
@@ -168,7 +179,14 @@ class ThrottledAuthenticationForm(auth_forms.AuthenticationForm):
         retry_after = login_retry_after(self.request, self.data.get("username"))
         if retry_after is not None:
             raise ValidationError(login_throttled_message(retry_after), code="throttled")
-        return super().clean()
+        try:
+            return super().clean()
+        except ValidationError:
+            # Refused by the backend because concurrent attempts used up the limit.
+            retry_after = getattr(self.request, "login_retry_after", None)
+            if retry_after is not None:
+                raise ValidationError(login_throttled_message(retry_after), code="throttled") from None
+            raise
 
 
 class MoneyRateThrottle(UserRateThrottle):

@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from tenants.models import MAX_AMOUNT, Tenant
 
+from .selectors import day_out_of_range
+
 _WHOLE_NUMBER = re.compile(r"\+?[0-9]{1,30}")
 _RANGE_MESSAGE = f"Enter a whole number of points from 1 to {MAX_AMOUNT:,}."
 
@@ -80,6 +82,11 @@ class RollForwardForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        for name, day in (("date_from", start), ("date_to", end)):
+            problem = day and day_out_of_range(day)
+            if problem:
+                self.add_error(name, problem)
+                return cleaned
         if start and end:
             if start > end:
                 raise ValidationError("The start date must be on or before the end date.")

@@ -14,8 +14,25 @@ The API passes the `Idempotency-Key` header, the pages a one-time form token.
    timeout, a lost connection) deletes the claim: nothing moved, and a retry
    with the same key runs again.
 
-A claim left IN_PROGRESS by a process that died is taken over after
-`STALE_AFTER`: its transaction cannot have committed without completing it.
+A claim left IN_PROGRESS is taken over when its owner is known to be gone: its
+operation's transaction cannot have committed without completing the record.
+
+- On PostgreSQL the claim records the database connection that made it (its
+  backend's process id and start time, `pg_backend_pid()` and
+  `pg_stat_activity.backend_start`); the operation runs on that same connection.
+  A duplicate that finds the claim IN_PROGRESS asks `pg_stat_activity` whether
+  that backend still exists; if not (the worker was killed, the connection was
+  terminated, the server restarted) the claim is taken over at once. This is what
+  lets a client retry within seconds after a `503 … retry shortly` answered while
+  the database restarted: the release of the claim could not reach the database,
+  but its connection is gone, so the retry runs instead of answering 409.
+  (Chosen over claiming inside the operation's transaction, which would make a
+  concurrent duplicate wait on the first's locks instead of answering 409 at once.)
+- Otherwise (SQLite, or a claim whose connection is unknown) after `STALE_AFTER`.
+
+Behind a pooler that hands one server connection to many clients (PgBouncer in
+transaction mode) the recorded backend outlives the client, and a stranded claim
+falls back to `STALE_AFTER`.
 """
 
 from __future__ import annotations
@@ -27,7 +44,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from perksu.errors import DomainError, IdempotencyConflictError, IdempotencyReuseError
@@ -87,10 +105,35 @@ def run_idempotent(
     return Outcome(status, body, replayed=False)
 
 
+_OWN_BACKEND_PID = "pg_backend_pid()"
+_OWN_BACKEND_START = "(SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())"
+
+
+def _claimant() -> dict:
+    """The columns naming the connection that claims, computed in the claim's own INSERT (no extra round trip)."""
+    if connection.vendor != "postgresql":
+        return {}
+    return {"backend_pid": RawSQL(_OWN_BACKEND_PID, []), "backend_started_at": RawSQL(_OWN_BACKEND_START, [])}
+
+
+def _claimant_gone(record: IdempotencyRecord) -> bool:
+    """Whether the connection that made `record`'s claim no longer exists (PostgreSQL only)."""
+    if connection.vendor != "postgresql" or record.backend_pid is None or record.backend_started_at is None:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s AND backend_start = %s)",
+            [record.backend_pid, record.backend_started_at],
+        )
+        return cursor.fetchone()[0]
+
+
 def _claim(user: User, scope: str, key: str, request_fingerprint: str) -> tuple[IdempotencyRecord, Outcome | None]:
     try:
         with transaction.atomic():
-            record = IdempotencyRecord.objects.create(user=user, scope=scope, key=key, fingerprint=request_fingerprint)
+            record = IdempotencyRecord.objects.create(
+                user=user, scope=scope, key=key, fingerprint=request_fingerprint, **_claimant()
+            )
         return record, None
     except IntegrityError:
         pass
@@ -104,10 +147,12 @@ def _claim(user: User, scope: str, key: str, request_fingerprint: str) -> tuple[
     if existing.state == IdempotencyRecord.State.DONE:
         return existing, Outcome(existing.response_status, existing.response_body, replayed=True)
     now = timezone.now()
-    if existing.updated_at < now - STALE_AFTER:
+    if existing.updated_at < now - STALE_AFTER or _claimant_gone(existing):
+        # Conditional on the claim as read: of several duplicates taking over, one wins;
+        # and a claim completed meanwhile (DONE) is not taken.
         taken = IdempotencyRecord.objects.filter(
             pk=existing.pk, state=IdempotencyRecord.State.IN_PROGRESS, updated_at=existing.updated_at
-        ).update(updated_at=now)
+        ).update(updated_at=now, **_claimant())
         if taken:
             return existing, None
     raise IdempotencyConflictError("A request with this Idempotency-Key is still in progress. Retry shortly.")

@@ -157,6 +157,12 @@ class IdempotencyRecord(models.Model):
     response_body = models.JSONField(null=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    backend_pid = models.IntegerField(
+        null=True, blank=True, help_text="PostgreSQL: the process id of the database connection holding the claim."
+    )
+    backend_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="PostgreSQL: when that connection started (a process id can be reused)."
+    )
 
     class Meta:
         db_table = "idempotency_records"

@@ -143,9 +143,23 @@ class RollForward:
     closing: int
 
 
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(9998, 12, 31)
+"""The days a roll-forward may name. The period ends at midnight after `date_to` in the
+local time zone, which past `LAST_DAY` would overflow Python's dates (year 9999)."""
+
+
+def day_out_of_range(day: dt.date) -> str | None:
+    """Why `day` cannot bound a roll-forward, or None."""
+    if FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return f"Choose a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}."
+
+
 def roll_forwards(tenant_ids: list[UUID], *, date_from: dt.date, date_to: dt.date) -> dict[UUID, RollForward]:
     """The roll-forward of many tenants over [date_from, date_to], in two grouped aggregates
-    (not two per tenant). Tenants without movements get zeros."""
+    (not two per tenant). Tenants without movements get zeros. Both days within
+    [FIRST_DAY, LAST_DAY] (callers validate; `day_out_of_range`)."""
     start = timezone.make_aware(dt.datetime.combine(date_from, dt.time.min))
     end = timezone.make_aware(dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min))
 

@@ -13,6 +13,7 @@ from recognition.services import MAX_MESSAGE_LENGTH
 from tenants.models import TENANT_ROLES, Tenant
 
 from .models import AllocationLog, DelegationLog, PlatformBillingLog
+from .selectors import day_out_of_range
 
 NOTE_LENGTH = 500
 
@@ -95,6 +96,10 @@ class LiabilityQuery(serializers.Serializer):
 
     def validate(self, attrs):
         date_from, date_to = attrs.get("from"), attrs.get("to")
+        for name, day in (("from", date_from), ("to", date_to)):
+            problem = day and day_out_of_range(day)
+            if problem:
+                raise serializers.ValidationError({name: [problem]})
         if (date_from is None) != (date_to is None):
             missing = "to" if date_to is None else "from"
             raise serializers.ValidationError({missing: ["Give both `from` and `to` (YYYY-MM-DD) for a roll-forward."]})

@@ -9,7 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from perksu.throttling import check_login_allowed
+from perksu.throttling import LoginThrottled, check_login_allowed
 
 from .authentication import token_expired
 from .schema import ERROR_RESPONSES
@@ -47,6 +47,8 @@ class ObtainTokenView(APIView):
         user = authenticate(
             request, username=data.validated_data["email"].lower(), password=data.validated_data["password"]
         )
+        if user is None and getattr(request, "login_retry_after", None) is not None:
+            raise LoginThrottled(request.login_retry_after)  # the limit was reached by concurrent attempts
         if user is None or not user.is_active:
             raise AuthenticationFailed("The email or password is wrong, or the account is deactivated.")
         token, _ = Token.objects.get_or_create(user=user)

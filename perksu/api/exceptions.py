@@ -2,6 +2,7 @@
 
 - 400 malformed input: DRF's field map, e.g. `{"amount": ["..."]}`;
 - 400/403/404/409/422 a business rule: `{"detail", "code", **figures}` from `DomainError`;
+- 413 a body over DATA_UPLOAD_MAX_MEMORY_SIZE (`request_too_large`, perksu/edge.py);
 - 401 no or bad credentials, 403 wrong role (`permission_denied`), 404 unknown id,
   429 throttled, 503 database unavailable, 500 anything else — never HTML, never a trace.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import DatabaseError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -18,6 +20,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from perksu.edge import too_large_body
 from perksu.errors import DomainError
 
 logger = logging.getLogger("perksu.api")
@@ -39,6 +42,10 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     set_rollback()
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):  # a body without Content-Length, found too large while read
+        return Response(too_large_body(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, TooManyFieldsSent):
+        exc = exceptions.ParseError(str(exc))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

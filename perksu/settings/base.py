@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Oversized bodies and NUL characters are refused here, before any view (perksu/edge.py).
+    "perksu.edge.EdgeMiddleware",
     # Numbers and times in the member's tenant locale and time zone (SPEC §9).
     "perksu.formatting.TenantFormattingMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -181,6 +183,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "perksu.api.pagination.Pagination",
     "PAGE_SIZE": 50,
+    # JSON nested too deeply or carrying NUL is a 400 parse_error (perksu/edge.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "perksu.edge.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "perksu.api.exceptions.exception_handler",

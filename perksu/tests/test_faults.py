@@ -4,10 +4,11 @@ and a retry with the same Idempotency-Key moves the points exactly once."""
 from __future__ import annotations
 
 import re
+import time
 
 import psycopg
 import pytest
-from django.db import DataError, OperationalError, connection
+from django.db import DataError, OperationalError, connection, connections
 from django.db.backends.utils import CursorWrapper
 from rest_framework.test import APIClient
 
@@ -255,3 +256,86 @@ def test_a_killed_database_connection_during_an_award_then_a_retry_moves_points_
     assert retry.json()["recipient_new_wallet_balance"] == 300
     assert WalletLedger.objects.filter(wallet__user=employee).count() == 1
     assert Tenant.objects.get(pk=funded_tenant.pk).points_allocation_balance == 49_700
+
+
+# --- The database restarts between the claim and the answer ----------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_after_a_database_restart_is_served_at_once_not_409(monkeypatch, funded_tenant, manager, employee):
+    """The connection dies mid-award and the database is still down when the claim should be released,
+    as in a restart: the claim stays IN_PROGRESS, but its connection is gone, so the retry runs."""
+    api = client_for(manager)
+    target, name = award_payment()
+    original = getattr(target, name)
+    killed = []
+    real_connect = type(connections["default"]).get_new_connection
+
+    def refused(self, conn_params):
+        raise psycopg.OperationalError("connection refused: the database system is starting up")
+
+    def pay_on_a_dying_connection(*args, **kwargs):
+        if not killed:
+            killed.append(_terminate_own_backend())
+            monkeypatch.setattr(
+                type(connections["default"]), "get_new_connection", refused
+            )  # down until the answer is sent
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, pay_on_a_dying_connection)
+    response = api.post(AWARD, award_body(employee, 300), HTTP_IDEMPOTENCY_KEY="award-restart")
+    assert_clean_json_error(response, 503, "service_unavailable")
+    assert response["Retry-After"] == "1"
+
+    monkeypatch.setattr(type(connections["default"]), "get_new_connection", real_connect)  # the database is back
+    connection.close_if_unusable_or_obsolete()
+    claim = IdempotencyRecord.objects.get(key="award-restart")
+    assert claim.state == IdempotencyRecord.State.IN_PROGRESS  # the release never reached the database
+    assert WalletLedger.objects.filter(wallet__user=employee).count() == 0
+
+    retry = api.post(AWARD, award_body(employee, 300), HTTP_IDEMPOTENCY_KEY="award-restart")
+    assert retry.status_code == 200, retry.json()
+    assert retry.json()["recipient_new_wallet_balance"] == 300
+    again = api.post(AWARD, award_body(employee, 300), HTTP_IDEMPOTENCY_KEY="award-restart")
+    assert (again.status_code, again["Idempotent-Replayed"]) == (200, "true")
+    assert WalletLedger.objects.filter(wallet__user=employee).count() == 1
+    assert Tenant.objects.get(pk=funded_tenant.pk).points_allocation_balance == 49_700
+    assert IdempotencyRecord.objects.get(key="award-restart").state == IdempotencyRecord.State.DONE
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_whose_connection_is_alive_still_answers_409(funded_tenant, manager, employee):
+    """A claim made by a live connection (a request still running elsewhere) is not taken over."""
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as other:
+        pid, started = other.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+        ).fetchone()
+        IdempotencyRecord.objects.create(
+            user=manager,
+            scope="points.award-to-user",
+            key="award-live",
+            fingerprint=_fingerprint_of(award_body(employee)),
+            backend_pid=pid,
+            backend_started_at=started,
+        )
+        busy = client_for(manager).post(AWARD, award_body(employee), HTTP_IDEMPOTENCY_KEY="award-live")
+        assert busy.status_code == 409
+        assert busy.json()["code"] == "idempotency_key_in_progress"
+    # That connection has ended: its claim can no longer complete, and the next retry runs.
+    for _ in range(50):
+        retry = client_for(manager).post(AWARD, award_body(employee), HTTP_IDEMPOTENCY_KEY="award-live")
+        if retry.status_code != 409:
+            break
+        time.sleep(0.02)
+    assert retry.status_code == 200, retry.json()
+    assert WalletLedger.objects.filter(wallet__user=employee).count() == 1
+
+
+def _fingerprint_of(body: dict) -> str:
+    """The fingerprint the API computes for a POST of `body` to AWARD (perksu/api/viewsets.py)."""
+    from points.idempotency import fingerprint
+
+    return fingerprint({"path": AWARD, "body": body})
