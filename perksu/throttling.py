@@ -4,14 +4,14 @@ Wrong passwords. A counter per (email, client IP) lives in the cache. After
 `LOGIN_FAILURE_LIMIT` failures within `LOGIN_FAILURE_WINDOW` seconds (counted
 from the first failure), further attempts for that email from that IP are
 refused *without checking the password* until the window ends. A success
-clears the counter.
+clears the counter. The other IPs of the same user are not affected, so an
+attacker cannot lock the real user out from elsewhere.
 
 The count is atomic under concurrency: each attempt takes its number with
 `cache.add`/`cache.incr` (one atomic operation in Redis, a locked one in
 LocMemCache) *before* its password is checked, and only attempts numbered up to
 the limit are checked. Thirty wrong passwords sent at once therefore get five
-password checks, not as many as read the counter before any of them was counted. The other IPs of the same user are not affected, so an
-attacker cannot lock the real user out from elsewhere.
+password checks, not as many as read the counter before any of them was counted.
 
 - `ThrottledModelBackend` (the only entry of `AUTHENTICATION_BACKENDS`) does the
   counting and the refusing, so every login path — the token endpoint, the
