@@ -185,6 +185,11 @@ class VoucherCodeField(serializers.Field):
 
 class RedemptionCreateInput(StrictInput):
     reward_id = IdField()
+    expected_points_cost = AmountField(
+        required=False,
+        help_text="The price the member was shown. If the reward's price is another, nothing moves: "
+        "400 `price_changed` with the current `points_cost`.",
+    )
 
 
 class RedemptionOutput(serializers.Serializer):
@@ -235,7 +240,8 @@ class RedemptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     @extend_schema(
         summary="Redeem a reward with wallet points",
         description="wallet −= cost, stock −= 1, a wallet DEBIT and a voucher code. Refusals: `reward_inactive`, "
-        "`out_of_stock`, `insufficient_balance`; another tenant's reward answers 404.",
+        "`out_of_stock`, `insufficient_balance`, `price_changed` (with `expected_points_cost`); another tenant's "
+        "reward answers 404.",
         request=RedemptionCreateInput,
         responses={201: RedemptionResultOutput, **MONEY_ERROR_RESPONSES},
         parameters=[IDEMPOTENCY_KEY],
@@ -244,7 +250,9 @@ class RedemptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         data = valid(RedemptionCreateInput, request.data)
 
         def operation():
-            result = services.redemption_create(user=request.user, reward_id=data["reward_id"])
+            result = services.redemption_create(
+                user=request.user, reward_id=data["reward_id"], expected_points_cost=data.get("expected_points_cost")
+            )
             return status.HTTP_201_CREATED, _result_body(result, request.user.pk)
 
         return money_response(request, "redemptions.create", operation)

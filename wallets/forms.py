@@ -16,3 +16,9 @@ class TokenForm(forms.Form):
     """A form whose only input is the one-time token: the action is in the URL."""
 
     form_token = forms.CharField(widget=forms.HiddenInput)
+
+
+class RedeemForm(TokenForm):
+    """The redemption's confirmation: the token and the price the member was shown."""
+
+    expected_points_cost = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)

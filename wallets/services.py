@@ -78,11 +78,18 @@ def _reward_fields(name: str, points_cost: int, description: str, stock: int | N
     }
 
 
-def redemption_create(*, user: User, reward_id: UUID | str) -> RedemptionResult:
+def redemption_create(
+    *, user: User, reward_id: UUID | str, expected_points_cost: int | None = None
+) -> RedemptionResult:
     """Spend wallet points on a reward: wallet −= cost, stock −= 1, a DEBIT and a voucher.
 
-    Locks the wallet, then the reward (SPEC §4 order).
+    Locks the wallet, then the reward (SPEC §4 order). `expected_points_cost` is the
+    price the member confirmed: if the reward's price is another by the time its row is
+    locked (a manager changed it in between), nothing moves and `price_changed` says the
+    current price. Without it, the price at that moment is charged.
     """
+    if expected_points_cost is not None:
+        expected_points_cost = require_amount(expected_points_cost, field="expected_points_cost")
     if not (user.is_active and user.tenant_id):
         raise PermissionDeniedError("Only active tenant members redeem rewards.")
     with transaction.atomic():
@@ -95,6 +102,14 @@ def redemption_create(*, user: User, reward_id: UUID | str) -> RedemptionResult:
         if reward.stock is not None and reward.stock < 1:
             raise DomainError(f"{reward.name} is out of stock.", code="out_of_stock")
         cost = reward.points_cost
+        if expected_points_cost is not None and expected_points_cost != cost:
+            raise DomainError(
+                f"The price of {reward.name} changed from {expected_points_cost:,} to {cost:,} points since you "
+                "confirmed. Nothing was redeemed; confirm the new price to redeem.",
+                code="price_changed",
+                points_cost=cost,
+                expected_points_cost=expected_points_cost,
+            )
         if wallet.balance < cost:
             raise insufficient(WALLET_LABEL, available=wallet.balance, required=cost)
 

@@ -11,7 +11,7 @@ from perksu.errors import NotFoundError, get_or_not_found
 from perksu.pages import form_token, manager_required, member_required, paginate, query_without_page, run_form
 from points.views import pool_card_context
 
-from .forms import LedgerFilterForm, TokenForm
+from .forms import LedgerFilterForm, RedeemForm, TokenForm
 from .models import Redemption, Reward, Wallet, WalletLedger
 from .services import redemption_create, redemption_refund
 
@@ -60,13 +60,14 @@ def redeem(request: HttpRequest, reward_id) -> HttpResponse:
     user = request.user
     reward = get_or_404(Reward.objects.filter(tenant_id=user.tenant_id), reward_id)
     if request.method == "POST":
-        form = TokenForm(request.POST)
+        form = RedeemForm(request.POST)
         if not form.is_valid():
             messages.error(request, "This form has expired. Please confirm again.")
             return redirect("wallets:redeem", reward_id=reward.pk)
+        expected = form.cleaned_data["expected_points_cost"]
 
         def operation() -> dict:
-            result = redemption_create(user=user, reward_id=reward.pk)
+            result = redemption_create(user=user, reward_id=reward.pk, expected_points_cost=expected)
             return {
                 "message": f"You redeemed {reward.name} for {result.redemption.points_spent:,} points. "
                 f"Your voucher code is {result.redemption.voucher_code}.",
@@ -75,6 +76,9 @@ def redeem(request: HttpRequest, reward_id) -> HttpResponse:
 
         body = run_form(request, scope=f"redeem:{reward.pk}", operation=operation)
         if body is None:
+            reward.refresh_from_db(fields=["points_cost"])
+            if expected is not None and reward.points_cost != expected:
+                return redirect("wallets:redeem", reward_id=reward.pk)  # confirm again, at the new price
             return redirect("wallets:rewards")
         return redirect("wallets:redemption", redemption_id=body["redemption_id"])
     wallet = Wallet.objects.get(user=user)
@@ -85,7 +89,7 @@ def redeem(request: HttpRequest, reward_id) -> HttpResponse:
             "reward": reward,
             "wallet": wallet,
             "balance_after": wallet.balance - reward.points_cost,
-            "form": TokenForm(initial={"form_token": form_token()}),
+            "form": RedeemForm(initial={"form_token": form_token(), "expected_points_cost": reward.points_cost}),
         },
     )
 
