@@ -1,5 +1,8 @@
 """System checks of the deployment (`manage.py check --deploy`)."""
 
+import runpy
+from pathlib import Path
+
 from django.conf import settings
 from django.core import checks
 
@@ -23,5 +26,50 @@ def shared_throttle_cache(app_configs, **kwargs) -> list[checks.CheckMessage]:
             "the wrong-password lockout and the money POST limit are multiplied by the number of workers.",
             hint="Set CACHE_URL to a shared cache, e.g. redis://127.0.0.1:6379/1.",
             id="perksu.W001",
+        )
+    ]
+
+
+GUNICORN_CONF = Path(__file__).resolve().parent / "gunicorn.conf.py"
+ALL_INTERFACES = {"0.0.0.0", "::", ""}  # noqa: S104 - the addresses we warn about, not a bind
+
+
+def gunicorn_binds() -> list[str]:
+    """The addresses gunicorn binds with perksu/gunicorn.conf.py in this environment."""
+    bind = runpy.run_path(str(GUNICORN_CONF)).get("bind") or []
+    return [bind] if isinstance(bind, str) else list(bind)
+
+
+def binds_all_interfaces(address: str) -> bool:
+    """Whether a gunicorn bind address (`HOST:PORT`, `[V6]:PORT`, `unix:PATH`, `fd://N`) listens on every interface."""
+    if address.startswith(("unix:", "fd://")):
+        return False
+    if address.startswith("["):
+        host = address[1 : address.find("]")]
+    elif address.count(":") == 1:
+        host = address.split(":")[0]
+    else:
+        host = address  # a bare host, or a bare IPv6 address
+    return host in ALL_INTERFACES
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def proxy_header_with_a_public_bind(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """`SECURE_PROXY_SSL_HEADER` makes Django take `X-Forwarded-Proto: https` as proof of HTTPS. That is only
+    true when every request comes through the proxy, which sets the header itself; a gunicorn reachable on
+    every interface lets a client send the header and be taken for HTTPS (docs/SECURITY.md)."""
+    if not getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        return []
+    public = [address for address in gunicorn_binds() if binds_all_interfaces(address)]
+    if not public:
+        return []
+    return [
+        checks.Warning(
+            f"SECURE_PROXY_SSL_HEADER is trusted while gunicorn binds {', '.join(public)} (every interface): a "
+            f"client reaching gunicorn directly can send {settings.SECURE_PROXY_SSL_HEADER[0]} and be taken for "
+            "HTTPS.",
+            hint="Bind gunicorn where only the proxy reaches it: GUNICORN_BIND=127.0.0.1:8000 (proxy on the same "
+            "host), a private address, or a unix socket. See docs/SECURITY.md.",
+            id="perksu.W002",
         )
     ]

@@ -11,7 +11,15 @@ Every value can be overridden from the environment.
 
 import multiprocessing
 import os
+from pathlib import Path
 
+import environ
+
+# The same .env as the settings, so `manage.py check --deploy` (perksu.W002) sees the bind gunicorn uses.
+environ.Env.read_env(Path(__file__).resolve().parent.parent / ".env", overwrite=False)
+
+# Where only the reverse proxy reaches it (docs/SECURITY.md): production trusts the proxy's
+# X-Forwarded-Proto, and `check --deploy` warns when this is every interface.
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:" + os.environ.get("PORT", "8000"))
 workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count()))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")

@@ -74,13 +74,20 @@ def form_fingerprint(request: HttpRequest) -> str:
     return fingerprint(data)
 
 
-def run_form(request: HttpRequest, *, scope: str, operation: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+def run_form(
+    request: HttpRequest,
+    *,
+    scope: str,
+    operation: Callable[[], dict[str, Any]],
+    reveal: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Any] | None:
     """Run a money form's service once per form token and report it as a message.
 
     `operation` calls the service and returns a body with at least `message`.
     Returns the body on success (first run or replay), `None` on a refusal;
     either way the user sees a message. A replay of a refusal shows the same
-    refusal again.
+    refusal again. `reveal` puts a secret the stored body leaves out (a voucher
+    code) back into a successful body, as `perksu.api.viewsets.money_response` does.
     """
     key = request.POST.get(TOKEN_FIELD, "").strip()
     if not key:
@@ -111,6 +118,8 @@ def run_form(request: HttpRequest, *, scope: str, operation: Callable[[], dict[s
     if outcome.status >= 400:
         messages.error(request, body.get("detail", "This request was refused."))
         return None
+    if reveal is not None:
+        body = reveal(body)
     if outcome.replayed:
         messages.info(request, REPLAYED)
     messages.success(request, body.get("message", "Done."))

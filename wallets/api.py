@@ -28,6 +28,7 @@ from perksu.errors import get_or_not_found
 from . import services
 from .filters import LedgerFilter, RedemptionFilter, RewardFilter
 from .models import Redemption, Reward, Wallet, WalletLedger
+from .selectors import voucher_code_of
 
 MAX_STOCK = 2_147_483_647
 
@@ -249,13 +250,21 @@ class RedemptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     def create(self, request):
         data = valid(RedemptionCreateInput, request.data)
 
+        issued: dict[str, str] = {}
+
         def operation():
             result = services.redemption_create(
                 user=request.user, reward_id=data["reward_id"], expected_points_cost=data.get("expected_points_cost")
             )
-            return status.HTTP_201_CREATED, _result_body(result, request.user.pk)
+            issued["voucher_code"] = result.redemption.voucher_code
+            # Stored for replays without the code (docs/SECURITY.md): `reveal` adds it to each answer.
+            return status.HTTP_201_CREATED, {**_result_body(result, request.user.pk), "voucher_code": None}
 
-        return money_response(request, "redemptions.create", operation)
+        def reveal(body: dict) -> dict:
+            code = issued.get("voucher_code") or voucher_code_of(request.user, body.get("id"))
+            return {**body, "voucher_code": code}
+
+        return money_response(request, "redemptions.create", operation, reveal=reveal)
 
     @extend_schema(
         summary="Refund a redemption (manager)",

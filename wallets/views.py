@@ -13,6 +13,7 @@ from points.views import pool_card_context
 
 from .forms import LedgerFilterForm, RedeemForm, TokenForm
 from .models import Redemption, Reward, Wallet, WalletLedger
+from .selectors import voucher_code_of
 from .services import redemption_create, redemption_refund
 
 
@@ -67,14 +68,18 @@ def redeem(request: HttpRequest, reward_id) -> HttpResponse:
         expected = form.cleaned_data["expected_points_cost"]
 
         def operation() -> dict:
+            # Stored for replays without the voucher code (docs/SECURITY.md): `reveal` adds it.
             result = redemption_create(user=user, reward_id=reward.pk, expected_points_cost=expected)
             return {
-                "message": f"You redeemed {reward.name} for {result.redemption.points_spent:,} points. "
-                f"Your voucher code is {result.redemption.voucher_code}.",
+                "message": f"You redeemed {reward.name} for {result.redemption.points_spent:,} points.",
                 "redemption_id": str(result.redemption.pk),
             }
 
-        body = run_form(request, scope=f"redeem:{reward.pk}", operation=operation)
+        def reveal(body: dict) -> dict:
+            code = voucher_code_of(user, body.get("redemption_id"))
+            return {**body, "message": f"{body['message']} Your voucher code is {code}."} if code else body
+
+        body = run_form(request, scope=f"redeem:{reward.pk}", operation=operation, reveal=reveal)
         if body is None:
             reward.refresh_from_db(fields=["points_cost"])
             if expected is not None and reward.points_cost != expected:

@@ -57,13 +57,23 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         return get_or_not_found(Tenant.objects, "Tenant not found.", pk=tenant_id)
 
 
-def money_response(request: Request, scope: str, operation: Callable[[], tuple[int, dict]]) -> Response:
+def money_response(
+    request: Request,
+    scope: str,
+    operation: Callable[[], tuple[int, dict]],
+    *,
+    reveal: Callable[[dict], dict] | None = None,
+) -> Response:
     """Run a money operation under the request's `Idempotency-Key` (SPEC §6).
 
     The same user, key and scope with the same body (and path) replays the stored
     status and body with `Idempotent-Replayed: true`; another body → 422; a
     repeat while the first is running → 409. `operation` returns `(status, body)`;
     the body is normalised to plain JSON so it can be stored and replayed as is.
+
+    A secret (a voucher code) is never stored: `operation` leaves it out of its
+    body, and `reveal` puts it back into a successful answer, the first and every
+    replay, from where it lives (the redemption row).
     """
 
     def run() -> tuple[int, dict]:
@@ -77,7 +87,8 @@ def money_response(request: Request, scope: str, operation: Callable[[], tuple[i
         request_fingerprint=fingerprint({"path": request.path, "body": request.data}),
         operation=run,
     )
-    response = Response(outcome.body, status=outcome.status)
+    body = reveal(outcome.body) if reveal is not None and outcome.status < 400 else outcome.body
+    response = Response(body, status=outcome.status)
     if outcome.replayed:
         response[REPLAYED_HEADER] = "true"
     return response

@@ -240,3 +240,23 @@ def test_a_view_may_set_its_own_policy(rf):
     response = SecurityHeadersMiddleware(view)(rf.get("/"))
     assert response["Content-Security-Policy"] == "default-src 'none'"
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_deploy_check_flags_a_trusted_proxy_header_with_gunicorn_on_every_interface():
+    """Production trusts X-Forwarded-Proto: a gunicorn every client can reach would let one claim HTTPS."""
+    for bind in ("0.0.0.0:8000", "[::]:8000", ":8000"):
+        result = run_manage("check", "--deploy", "--fail-level", "WARNING", GUNICORN_BIND=bind)
+        assert result.returncode == 1, bind
+        assert "perksu.W002" in result.stdout + result.stderr
+        assert bind in result.stdout + result.stderr
+    for bind in ("127.0.0.1:8000", "10.0.3.7:8000", "unix:/run/perksu.sock"):
+        result = run_manage("check", "--deploy", "--fail-level", "WARNING", GUNICORN_BIND=bind)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_bind_address_parser():
+    from perksu.checks import binds_all_interfaces
+
+    public = ("0.0.0.0:80", "[::]:80", ":80", "0.0.0.0", "::")  # noqa: S104 - addresses checked, not bound
+    assert [binds_all_interfaces(a) for a in public] == [True] * 5
+    assert not any(binds_all_interfaces(a) for a in ("127.0.0.1:80", "[::1]:80", "unix:/tmp/s", "fd://3", "::1"))

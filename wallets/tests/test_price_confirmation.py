@@ -109,3 +109,39 @@ def test_page_carries_the_confirmed_price_and_refuses_a_change(client, rich_empl
     again = client.get(response["Location"]).content.decode()
     assert "changed from 200 to 900 points" in again
     assert 'name="expected_points_cost" value="900"' in again
+
+
+# --- Voucher codes are not kept in stored idempotency outcomes ---------------------------------------------------
+
+
+def stored_bodies() -> str:
+    from points.models import IdempotencyRecord
+
+    return repr(list(IdempotencyRecord.objects.values_list("response_body", flat=True)))
+
+
+def test_api_stores_the_outcome_without_the_voucher_code_and_replays_it_with_the_code(rich_employee, coffee):
+    api = api_for(rich_employee)
+    first = api.post(REDEMPTIONS, {"reward_id": str(coffee.pk)}, format="json", HTTP_IDEMPOTENCY_KEY="v1")
+    assert first.status_code == 201
+    code = Redemption.objects.get().voucher_code
+    assert first.json()["voucher_code"] == code
+    assert code not in stored_bodies()
+    replay = api.post(REDEMPTIONS, {"reward_id": str(coffee.pk)}, format="json", HTTP_IDEMPOTENCY_KEY="v1")
+    assert (replay.status_code, replay["Idempotent-Replayed"]) == (201, "true")
+    assert replay.json() == first.json()
+    assert Redemption.objects.count() == 1
+
+
+def test_page_stores_the_outcome_without_the_voucher_code(client, rich_employee, coffee):
+    client.force_login(rich_employee)
+    confirm = client.get(f"/rewards/{coffee.pk}/redeem/").content.decode()
+    token = re.search(r'name="form_token" value="([^"]+)"', confirm).group(1)
+    data = {"form_token": token, "expected_points_cost": "200"}
+    first = client.post(f"/rewards/{coffee.pk}/redeem/", data, follow=True).content.decode()
+    code = Redemption.objects.get().voucher_code
+    assert f"Your voucher code is {code}." in first
+    assert code not in stored_bodies()
+    again = client.post(f"/rewards/{coffee.pk}/redeem/", data, follow=True).content.decode()
+    assert f"Your voucher code is {code}." in again
+    assert Redemption.objects.count() == 1
