@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "events",
     "insights",
+    "webhooks",
     "perksu.apps.PerksuConfig",
 ]
 
@@ -217,6 +218,15 @@ SPECTACULAR_SETTINGS = {
         "perksu.api.schema.document_error_responses",
     ],
 }
+
+# Webhooks (SPEC §12, webhooks/delivery.py). Private, loopback and link-local addresses are refused
+# unless WEBHOOK_ALLOW_PRIVATE (development and tests only).
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=8)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_WINDOW_SECONDS = env.int("WEBHOOK_RETRY_WINDOW_SECONDS", default=24 * 3600)
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=50)
 
 LOGGING = {
     "version": 1,

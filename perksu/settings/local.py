@@ -9,3 +9,6 @@ SECRET_KEY = env.str("SECRET_KEY", default="perksu-local-development-key-not-for
 
 # Serve static files straight from the finders; no collectstatic needed.
 WHITENOISE_AUTOREFRESH = True
+
+# A developer's webhook receiver usually runs on this machine.
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=True)

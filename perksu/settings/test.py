@@ -20,3 +20,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 # Serve static files straight from the finders; no collectstatic needed.
 WHITENOISE_AUTOREFRESH = True
+
+# The tests' webhook receivers listen on 127.0.0.1.
+WEBHOOK_ALLOW_PRIVATE = True
