@@ -18,6 +18,7 @@ urlpatterns = [
     path("v1/", include("recognition.api")),
     path("v1/", include("wallets.api")),
     path("v1/", include("insights.api")),
+    path("v1/", include("webhooks.api")),
     # The seed's recognition endpoint: the same create as POST /api/v1/recognitions/.
     re_path(r"^recognitions/?$", seed_recognition_create, name="seed-recognitions"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
