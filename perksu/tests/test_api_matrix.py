@@ -302,7 +302,60 @@ CASES = [
         MANAGER_PLATFORM,
         content_type="text/csv",
     ),
+    # Webhooks.
+    Case("webhooks list", "get", lambda w, r: f"{V1}/webhooks/?x={webhook(w).pk}", MANAGER),
+    Case(
+        "webhooks create",
+        "post",
+        f"{V1}/webhooks/",
+        MANAGER,
+        ok=201,
+        body={"url": "https://8.8.8.8/hook", "events": ["recognition.created"], "format": "slack"},
+    ),
+    Case("webhooks retrieve", "get", lambda w, r: f"{V1}/webhooks/{webhook(w).pk}/", MANAGER),
+    Case("webhooks update", "patch", lambda w, r: f"{V1}/webhooks/{webhook(w).pk}/", MANAGER, body={"format": "teams"}),
+    Case("webhooks delete", "delete", lambda w, r: f"{V1}/webhooks/{webhook(w).pk}/", MANAGER, ok=204),
+    Case("webhooks rotate secret", "post", lambda w, r: f"{V1}/webhooks/{webhook(w).pk}/rotate-secret/", MANAGER),
+    Case(
+        "webhooks deliveries",
+        "get",
+        lambda w, r: f"{V1}/webhooks/{webhook_delivery(w).endpoint_id}/deliveries/",
+        MANAGER,
+    ),
+    Case(
+        "webhooks redeliver",
+        "post",
+        lambda w, r: f"{V1}/webhooks/deliveries/{webhook_delivery(w).pk}/redeliver/",
+        MANAGER,
+        ok=202,
+    ),
 ]
+
+
+def webhook(world):
+    """The world's webhook endpoint, made on first use."""
+    if isinstance(world, _Placeholder):
+        return SimpleNamespace(pk="{id}")
+    if not hasattr(world, "webhook"):
+        from webhooks.services import endpoint_create
+
+        world.webhook = endpoint_create(actor=world.manager, url="https://8.8.8.8/hook", events=["*"]).endpoint
+    return world.webhook
+
+
+def webhook_delivery(world):
+    """A delivery of an event to the world's webhook endpoint."""
+    if isinstance(world, _Placeholder):
+        return SimpleNamespace(pk="{id}", endpoint_id="{id}")
+    from django.utils import timezone
+
+    from webhooks.models import WebhookDelivery
+    from webhooks.payloads import EventMessage
+    from webhooks.services import deliveries_for_event
+
+    endpoint = webhook(world)
+    deliveries_for_event(EventMessage(uuid.uuid4(), "user.created", world.tenant.pk, timezone.now(), {}))
+    return WebhookDelivery.objects.get(endpoint=endpoint)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -317,12 +370,16 @@ def test_role_matrix(world, case: Case, role: str):
         assert response["Content-Type"].startswith(case.content_type)
         return
     assert response.status_code == expected, (case.name, role, response.json())
+    if response.status_code == 204:  # a deletion answers with no body
+        return
     assert response["Content-Type"].startswith("application/json")
     if expected in (401, 403):
         code = "not_authenticated" if expected == 401 else "permission_denied"
         assert response.json()["code"] == code
     elif case.method == "get" and "results" in response.json():
-        assert response.json()["count"] >= 1, (case.name, role)  # allowed lists show the rows of the world
+        listed = response.json()
+        # Allowed lists show the rows of the world (a keyset list has no count).
+        assert listed.get("count", len(listed["results"])) >= 1, (case.name, role)
 
 
 def test_the_role_matrix_covers_every_route_of_the_api():
