@@ -13,7 +13,7 @@ The e-mail and in-app consumers are registered by `events.consumers`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django_tasks.base import Task
@@ -47,3 +47,27 @@ def register_consumer(name: str, job: Task, *, events: Iterable[str] | None = No
 
 def consumers() -> list[Consumer]:
     return list(_consumers.values())
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    func: Callable[[], object]
+    every_seconds: float
+
+
+_periodic: dict[str, Periodic] = {}
+
+
+def register_periodic(name: str, func: Callable[[], object], *, every_seconds: float) -> Periodic:
+    """Work every worker runs between jobs, at most once per `every_seconds` (e.g. sending due webhooks).
+
+    It must be safe to run on many workers at once (claim rows with SKIP LOCKED, or key what it writes).
+    """
+    entry = Periodic(name=name, func=func, every_seconds=every_seconds)
+    _periodic[name] = entry
+    return entry
+
+
+def periodic() -> list[Periodic]:
+    return list(_periodic.values())

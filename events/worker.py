@@ -18,6 +18,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from .dispatch import dispatch_pending
 from .jobs import requeue_stale
+from .registry import periodic
 
 logger = logging.getLogger("perksu.jobs")
 
@@ -30,6 +31,7 @@ class Worker(DatabaseWorker):
         self.schedule_every = schedule_every
         self._last_sweep = 0.0
         self._last_schedule = 0.0
+        self._last_periodic: dict[str, float] = {}
 
     def claim_one(self) -> DBTaskResult | None:
         tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
@@ -51,6 +53,13 @@ class Worker(DatabaseWorker):
         if now - self._last_sweep >= STALE_SWEEP_SECONDS:
             self._last_sweep = now
             requeue_stale()
+        for entry in periodic():
+            if now - self._last_periodic.get(entry.name, 0.0) >= entry.every_seconds:
+                self._last_periodic[entry.name] = now
+                try:
+                    entry.func()
+                except Exception:  # one failing hook must not stop the worker; it runs again next time
+                    logger.exception("periodic %s failed", entry.name)
         if self.schedule_every and now - self._last_schedule >= self.schedule_every:
             self._last_schedule = now
             from .schedule import run_schedule

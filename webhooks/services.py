@@ -12,6 +12,7 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
+from events import event_types
 from perksu.errors import DomainError, PermissionDeniedError, get_or_not_found
 from tenants.models import Tenant, User
 
@@ -20,20 +21,7 @@ from .addresses import check_url
 from .delivery import retry_window
 from .models import WebhookDelivery, WebhookEndpoint
 
-EVENT_TYPES = (
-    "recognition.created",
-    "recognition.add_on",
-    "comment.created",
-    "redemption.issued",
-    "redemption.refunded",
-    "allocation.created",
-    "clawback.created",
-    "delegation.created",
-    "pool.low_balance",
-    "user.created",
-    "user.deactivated",
-    "books.drift",
-)
+EVENT_TYPES = event_types.ALL
 """The events an endpoint may subscribe to (SPEC §12); `*` subscribes to all of them."""
 MAX_ENDPOINTS_PER_TENANT = 20
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not a secret
