@@ -263,3 +263,91 @@ def test_over_a_real_socket(live_server, manager):
     assert (status, json.loads(content)["code"]) == (400, "parse_error")
     status, kind, _ = _send(live_server, "GET", "/recognize/?q=%00")
     assert (status, kind.split(";")[0]) == (400, "text/html")
+
+
+# Through gunicorn, as deployed (perksu/gunicorn.conf.py, one sync worker). Every request here is
+# refused before any database access, so the server needs no database of its own.
+
+GUNICORN_PORTS = range(18150, 18200)
+
+
+def _free_port() -> int:
+    import socket
+
+    for port in GUNICORN_PORTS:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip("no free port for gunicorn")
+
+
+@pytest.fixture
+def gunicorn_url(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "perksu.settings.test",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "1",
+        "GUNICORN_LOG_LEVEL": "error",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "perksu/gunicorn.conf.py", "perksu.wsgi"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(300):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("gunicorn did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0].decode()
+    assert "Traceback" not in output, output
+
+
+class _Server:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+def test_through_gunicorn(gunicorn_url):
+    server = _Server(gunicorn_url)
+    for body in (DEEP_ARRAY, DEEP_OBJECT):
+        status, kind, content = _send(server, "POST", "/api/v1/auth/token/", body.encode())
+        assert (status, kind, json.loads(content)["code"]) == (400, "application/json", "parse_error")
+    status, kind, content = _send(server, "GET", "/api/v1/recognitions/?search=%00")
+    assert (status, json.loads(content)["code"]) == (400, "parse_error")
+    status, kind, _ = _send(server, "GET", "/recognize/?q=%00")
+    assert (status, kind.split(";")[0]) == (400, "text/html")
+    status, kind, _ = _send(server, "GET", "/manage/leads/%00/recall/")
+    assert (status, kind.split(";")[0]) == (404, "text/html")
+
+    # 3 MB announced, not one byte of it sent: the answer comes without the body being read.
+    url = urlsplit(gunicorn_url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    conn.putrequest("POST", "/api/v1/auth/token/")
+    conn.putheader("Content-Type", "application/json")
+    conn.putheader("Content-Length", str(3 * 1024 * 1024))
+    conn.endheaders()
+    response = conn.getresponse()
+    assert response.status == 413
+    assert json.loads(response.read())["code"] == "request_too_large"
+    conn.close()
