@@ -62,7 +62,7 @@ class ServiceErrorsMixin:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, exc.readable_message())
             return HttpResponseRedirect(request.get_full_path())
 
 
@@ -73,7 +73,7 @@ def run_for_each(request, queryset: Iterable, operation: Callable[[Any], Any], *
         try:
             operation(obj)
         except DomainError as exc:
-            messages.error(request, f"{obj}: {exc.message}")
+            messages.error(request, f"{obj}: {exc.readable_message()}")
         else:
             succeeded += 1
     if succeeded:

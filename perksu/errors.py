@@ -9,20 +9,46 @@ services raise before they write, or inside their transaction so it rolls back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
 class DomainError(Exception):
-    """A refused operation. HTTP 400 with `{"detail", "code", **extra}`."""
+    """A refused operation. HTTP 400 with `{"detail", "code", **extra}`.
+
+    `message` is the API's wording (SPEC §4: raw figures). `readable`, when given, builds the wording a person
+    reads on a page: it receives a number formatter (the tenant's locale) and returns the sentence.
+    """
 
     status_code = 400
     default_code = "invalid"
 
-    def __init__(self, message: str, *, code: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        readable: Callable[[Callable[[int], str]], str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
+        self.readable = readable
         self.extra = extra
+
+    @property
+    def field(self) -> str | None:
+        """The input the refusal concerns, when the service names it."""
+        return self.extra.get("field")
+
+    def readable_message(self) -> str:
+        """The message with its figures in the tenant's locale ("Available: 37,400"), for pages and the console."""
+        if self.readable is None:
+            return self.message
+        from perksu.formatting import format_number  # the formatting module imports Django settings lazily
+
+        return self.readable(format_number)
 
     def as_dict(self) -> dict[str, Any]:
         return {"detail": self.message, "code": self.code, **self.extra}
@@ -42,11 +68,26 @@ class PermissionDeniedError(DomainError):
     default_code = "permission_denied"
 
 
+def readable_detail(body: dict[str, Any]) -> str:
+    """The `detail` of a stored refusal (an idempotent replay) with its figures in the tenant's locale: each
+    integer figure of the body that appears in the sentence as a whole number is formatted."""
+    import re
+
+    from perksu.formatting import format_number
+
+    detail = str(body.get("detail", ""))
+    figures = {value for value in body.values() if isinstance(value, int) and not isinstance(value, bool)}
+    for value in sorted(figures, reverse=True):
+        detail = re.sub(rf"(?<![\d.,]){value}(?![\d.,]\d)", format_number(value), detail)
+    return detail
+
+
 def insufficient(label: str, *, available: int, required: int) -> DomainError:
     """The refusal for a balance that does not cover an amount (SPEC §4 wording)."""
     return DomainError(
         f"Insufficient {label}. Available: {available}, Required: {required}.",
         code="insufficient_balance",
+        readable=lambda n: f"Insufficient {label}. Available: {n(available)}, Required: {n(required)}.",
         available=available,
         required=required,
     )

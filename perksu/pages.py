@@ -14,13 +14,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest
+from django.shortcuts import render
 
-from perksu.errors import DomainError, IdempotencyConflictError, IdempotencyReuseError
+from perksu.errors import DomainError, IdempotencyConflictError, IdempotencyReuseError, readable_detail
 from points.idempotency import fingerprint, run_idempotent
 from tenants.models import User
 
@@ -64,6 +66,21 @@ manager_or_lead_required = role_required(is_manager_or_lead)
 manager_required = role_required(is_manager)
 
 
+def require_POST_page(view):
+    """Like Django's `require_POST`, but a GET (a bookmarked or reloaded form address) gets a page that says
+    what happened and where to go, with its 405 status and `Allow: POST`."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if request.method != "POST":
+            response = render(request, "405.html", status=405)
+            response["Allow"] = "POST"
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 def form_token() -> str:
     """A fresh one-time token for one rendering of a form."""
     return secrets.token_urlsafe(24)
@@ -80,6 +97,8 @@ def run_form(
     scope: str,
     operation: Callable[[], dict[str, Any]],
     reveal: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    form: forms.Form | None = None,
+    field_for: Callable[[str, str | None], str | None] | None = None,
 ) -> dict[str, Any] | None:
     """Run a money form's service once per form token and report it as a message.
 
@@ -88,10 +107,20 @@ def run_form(
     either way the user sees a message. A replay of a refusal shows the same
     refusal again. `reveal` puts a secret the stored body leaves out (a voucher
     code) back into a successful body, as `perksu.api.viewsets.money_response` does.
+
+    With `form`, a refusal is also put on the form, next to the field it concerns (`field_for(code, field)`
+    names it; None: the whole form), so the page can render the form again with everything the user typed.
     """
+
+    def refuse(text: str, code: str = "", field: str | None = None) -> None:
+        messages.error(request, text)
+        if form is not None:
+            target = field_for(code, field) if field_for else field
+            form.add_error(target if target in form.fields else None, text)
+
     key = request.POST.get(TOKEN_FIELD, "").strip()
     if not key:
-        messages.error(request, "This form has expired. Please fill it in again.")
+        refuse("This form has expired. Please check it and send it again.")
         return None
 
     def run() -> tuple[int, dict[str, Any]]:
@@ -106,17 +135,17 @@ def run_form(
             operation=run,
         )
     except IdempotencyReuseError:
-        messages.error(request, REUSED)
+        refuse(REUSED)
         return None
     except IdempotencyConflictError:
         messages.warning(request, IN_PROGRESS)
         return None
     except DomainError as exc:
-        messages.error(request, exc.message)
+        refuse(exc.readable_message(), exc.code, exc.field)
         return None
     body = outcome.body or {}
     if outcome.status >= 400:
-        messages.error(request, body.get("detail", "This request was refused."))
+        refuse(readable_detail(body) or "This request was refused.", body.get("code", ""), body.get("field"))
         return None
     if reveal is not None:
         body = reveal(body)
@@ -124,6 +153,14 @@ def run_form(
         messages.info(request, REPLAYED)
     messages.success(request, body.get("message", "Done."))
     return body
+
+
+def renew_token(form: forms.Form) -> forms.Form:
+    """Give a bound form sent back with an error a fresh one-time token: the old one already answered."""
+    data = form.data.copy()
+    data[form.add_prefix(TOKEN_FIELD)] = form_token()
+    form.data = data
+    return form
 
 
 def paginate(request: HttpRequest, items, *, per_page: int = 20) -> Page:

@@ -128,7 +128,7 @@ def tenant_pool_view(model_admin, request, object_id: str, movement: PoolMovemen
                 form.add_error(None, "This form is being processed. Wait a moment and check the pool balance.")
             except DomainError as exc:
                 field = exc.extra.get("field")
-                form.add_error(field if field in form.fields else None, exc.message)
+                form.add_error(field if field in form.fields else None, exc.readable_message())
             else:
                 if outcome.status == 200:
                     messages.success(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from tenants.models import MAX_AMOUNT, Role, User
+from points.forms_admin import PointsAmountField
+from tenants.models import Role, User
 
 
 def lead_choices(manager: User) -> list[tuple[str, str]]:
@@ -17,9 +18,7 @@ def lead_choices(manager: User) -> list[tuple[str, str]]:
 
 class DelegateForm(forms.Form):
     lead = forms.ChoiceField(label="Lead")
-    amount = forms.IntegerField(
-        label="Points", min_value=1, max_value=MAX_AMOUNT, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
-    )
+    amount = PointsAmountField(label="Points", widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": "1"}))
     note = forms.CharField(label="Note", max_length=500, required=False)
     form_token = forms.CharField(widget=forms.HiddenInput)
 
@@ -31,14 +30,14 @@ class DelegateForm(forms.Form):
 class RecallForm(forms.Form):
     """Recall from one lead (the lead's id is in the URL); an empty amount recalls everything."""
 
-    amount = forms.IntegerField(
+    amount = PointsAmountField(
         label="Points",
-        min_value=1,
-        max_value=MAX_AMOUNT,
         required=False,
-        help_text="Empty recalls the whole budget.",
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "All"}),
+        help_text="Empty recalls the whole budget, after you confirm the amount.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "All", "min": "1"}),
     )
+    # The whole budget the manager was shown and confirmed, for an empty amount.
+    confirm_all = PointsAmountField(required=False, widget=forms.HiddenInput)
     note = forms.CharField(
         label="Note", max_length=500, required=False, widget=forms.TextInput(attrs={"placeholder": "Note"})
     )

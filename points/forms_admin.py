@@ -13,13 +13,16 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.functional import lazy
 
+from perksu.formatting import format_number
 from tenants.models import MAX_AMOUNT, Tenant
 
 from .selectors import day_out_of_range
 
 _WHOLE_NUMBER = re.compile(r"\+?[0-9]{1,30}")
-_RANGE_MESSAGE = f"Enter a whole number of points from 1 to {MAX_AMOUNT:,}."
+# Lazy: the limit reads in the locale in force when the message is shown (1,00,00,00,000 in en-IN).
+_RANGE_MESSAGE = lazy(lambda: f"Enter a whole number of points from 1 to {format_number(MAX_AMOUNT)}.", str)()
 
 
 class PointsAmountField(forms.IntegerField):

@@ -11,6 +11,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from perksu.formatting import format_number
 from tenants.models import Tenant
 from wallets.models import Wallet, WalletLedger
 
@@ -49,10 +50,10 @@ def pool_message(balance: int, threshold: int, label: str) -> str:
         return f"No {label.lower()} in the company pool. Contact the platform team to allocate {label.lower()}."
     if status == "low":
         return (
-            f"Low balance: only {balance:,} {label.lower()} left in the company pool "
-            f"(below {threshold:,}). Contact the platform team to top up."
+            f"Low balance: only {format_number(balance)} {label.lower()} left in the company pool "
+            f"(below {format_number(threshold)}). Contact the platform team to top up."
         )
-    return f"Ready to distribute. You have {balance:,} {label.lower()} available."
+    return f"Ready to distribute. You have {format_number(balance)} {label.lower()} available."
 
 
 def pool_stats(tenant: Tenant | UUID) -> PoolStats:

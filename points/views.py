@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.db.models import BigIntegerField, Case, ExpressionWrapper, F, Q, Sum, When
 from django.db.models.functions import TruncDate
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
-from perksu.pages import form_token, manager_or_lead_required, manager_required, run_form
+from perksu.formatting import format_number
+from perksu.pages import (
+    form_token,
+    manager_or_lead_required,
+    manager_required,
+    renew_token,
+    require_POST_page,
+    run_form,
+)
 from recognition.forms import RecognitionForm
 from recognition.models import Recognition
 from tenants.models import Role, User
@@ -112,16 +120,16 @@ def _pool_card(user: User) -> dict:
     return {
         "tenant_name": stats.tenant_name,
         "balance": stats.points_allocation_balance,
-        "balance_display": f"{stats.points_allocation_balance:,}",
+        "balance_display": format_number(stats.points_allocation_balance),
         "currency_label": stats.currency_label,
         "balance_status": stats.balance_status,
         "status_label": {"ready": "Ready", "low": "Low balance", "empty": "No points"}[stats.balance_status],
         "message": stats.message,
         "tenant_status": stats.status,
         "delegated_outstanding": stats.delegated_outstanding,
-        "delegated_display": f"{stats.delegated_outstanding:,}",
+        "delegated_display": format_number(stats.delegated_outstanding),
         "wallets_outstanding": stats.wallets_outstanding,
-        "wallets_display": f"{stats.wallets_outstanding:,}",
+        "wallets_display": format_number(stats.wallets_outstanding),
     }
 
 
@@ -132,14 +140,29 @@ def pool_card_context(user: User) -> dict | None:
 
 @manager_or_lead_required
 def manage(request: HttpRequest) -> HttpResponse:
+    return render_manage(request)
+
+
+def render_manage(
+    request: HttpRequest,
+    *,
+    award_form: RecognitionForm | None = None,
+    delegate_form: DelegateForm | None = None,
+    recall_form: tuple[str, RecallForm] | None = None,
+    confirm_recall: dict | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The dashboard; a form sent back with an error (or a recall awaiting confirmation) is shown as the
+    user left it, in place of its blank twin."""
     user = request.user
     tenant_id = user.tenant_id
     context: dict = {
         "pool": pool_card_context(user),
-        "award_form": RecognitionForm(initial={"form_token": form_token(), "points": 0}, giver=user),
+        "award_form": award_form or RecognitionForm(initial={"form_token": form_token()}, giver=user),
         "recent_recognitions": Recognition.objects.filter(tenant_id=tenant_id)
         .select_related("giver", "receiver")
         .order_by("-created_at", "-id")[:10],
+        "confirm_recall": confirm_recall,
     }
     if user.is_manager:
         budgets = list(
@@ -147,26 +170,34 @@ def manage(request: HttpRequest) -> HttpResponse:
             .select_related("lead")
             .order_by("lead__full_name")
         )
+        rows = []
+        for i, budget in enumerate(budgets):
+            if recall_form is not None and recall_form[0] == str(budget.lead_id):
+                form = recall_form[1]
+            else:
+                form = RecallForm(initial={"form_token": form_token()}, auto_id=f"id_recall_{i}_%s")
+            rows.append((budget, form))
         context.update(
-            budgets=[
-                (budget, RecallForm(initial={"form_token": form_token()}, auto_id=f"id_recall_{i}_%s"))
-                for i, budget in enumerate(budgets)
-            ],
-            delegate_form=DelegateForm(initial={"form_token": form_token()}, manager=user),
+            budgets=rows,
+            delegate_form=delegate_form or DelegateForm(initial={"form_token": form_token()}, manager=user),
             allocations=AllocationLog.objects.filter(tenant_id=tenant_id).order_by("-created_at", "-id")[:10],
             delegations=DelegationLog.objects.filter(tenant_id=tenant_id)
             .select_related("lead", "actor")
             .order_by("-created_at", "-id")[:10],
             chart=pool_history(tenant_id, context["pool"]["balance"]),
+            # The preview's figures, already read for the pool card (a manager's awards are pool-funded).
+            sources={"pool": context["pool"]["balance"]},
         )
     else:
+        my_budget = LeadBudget.objects.filter(lead=user).values_list("balance", flat=True).first() or 0
         context.update(
-            my_budget=LeadBudget.objects.filter(lead=user).values_list("balance", flat=True).first() or 0,
+            my_budget=my_budget,
+            sources={"budget": my_budget},
             delegations=DelegationLog.objects.filter(lead=user)
             .select_related("actor")
             .order_by("-created_at", "-id")[:10],
         )
-    return render(request, "points/manage.html", context)
+    return render(request, "points/manage.html", context, status=status)
 
 
 @manager_required
@@ -177,44 +208,94 @@ def pool_json(request: HttpRequest) -> JsonResponse:
     return response
 
 
-@require_POST
+DELEGATE_FIELDS = {"insufficient_balance": "amount", "not_a_lead": "lead", "inactive_user": "lead", "not_found": "lead"}
+RECALL_FIELDS = {"insufficient_balance": "amount", "no_lead_budget": "amount"}
+
+
+@require_POST_page
 @manager_required
 def delegate(request: HttpRequest) -> HttpResponse:
     form = DelegateForm(request.POST, manager=request.user)
-    if not form.is_valid():
-        messages.error(request, "Nothing was delegated: " + _errors(form))
-        return redirect("points:manage")
-    lead_id, amount, note = form.cleaned_data["lead"], form.cleaned_data["amount"], form.cleaned_data["note"]
+    refused = "Nothing was delegated: please correct the field marked below."
+    if form.is_valid():
+        lead_id, amount, note = form.cleaned_data["lead"], form.cleaned_data["amount"], form.cleaned_data["note"]
 
-    def operation() -> dict:
-        result = lead_delegate(actor=request.user, lead_id=lead_id, amount=amount, note=note)
-        return {
-            "message": f"Delegated {result.amount:,} points to {result.log.lead.full_name}. "
-            f"Their budget: {result.lead_balance_after:,}; pool: {result.pool_balance_after:,}."
-        }
+        def operation() -> dict:
+            result = lead_delegate(actor=request.user, lead_id=lead_id, amount=amount, note=note)
+            return {
+                "message": f"Delegated {format_number(result.amount)} points to {result.log.lead.full_name}. "
+                f"Their budget: {format_number(result.lead_balance_after)}; "
+                f"pool: {format_number(result.pool_balance_after)}."
+            }
 
-    run_form(request, scope="delegate", operation=operation)
-    return redirect("points:manage")
+        field_for = lambda code, field: field or DELEGATE_FIELDS.get(code)  # noqa: E731
+        if run_form(request, scope="delegate", operation=operation, form=form, field_for=field_for):
+            return redirect("points:manage")
+    else:
+        messages.error(request, refused)
+    return render_manage(request, delegate_form=renew_token(form), status=400)
 
 
-@require_POST
+@require_POST_page
 @manager_required
 def recall(request: HttpRequest, lead_id) -> HttpResponse:
-    form = RecallForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Nothing was recalled: " + _errors(form))
-        return redirect("points:manage")
-    amount, note = form.cleaned_data["amount"], form.cleaned_data["note"]
+    budget = (
+        LeadBudget.objects.filter(tenant_id=request.user.tenant_id, lead_id=_uuid_or_none(lead_id))
+        .select_related("lead")
+        .first()
+    )
+    if budget is None:
+        raise Http404("No such lead budget.")
+    index = _recall_index(request.user, budget)
+    form = RecallForm(request.POST, auto_id=f"id_recall_{index}_%s")
+    refused = "Nothing was recalled: please correct the field marked below."
+    lead_name = budget.lead.full_name or budget.lead.email
+    if form.is_valid():
+        amount, note = form.cleaned_data["amount"], form.cleaned_data["note"]
+        if amount is None:
+            confirmed = form.cleaned_data.get("confirm_all")
+            if confirmed is None:
+                # An empty amount takes the whole budget: name the figure and ask first.
+                return render_manage(
+                    request,
+                    recall_form=(str(budget.lead_id), renew_token(form)),
+                    confirm_recall={"lead_id": str(budget.lead_id), "lead": lead_name, "amount": budget.balance},
+                )
+            # Exactly what was confirmed: if the budget moved since, the recall is refused, not resized.
+            amount = confirmed
 
-    def operation() -> dict:
-        result = lead_recall(actor=request.user, lead_id=lead_id, amount=amount, note=note)
-        return {
-            "message": f"Recalled {result.amount:,} points from {result.log.lead.full_name}. "
-            f"Their budget: {result.lead_balance_after:,}; pool: {result.pool_balance_after:,}."
-        }
+        def operation() -> dict:
+            result = lead_recall(actor=request.user, lead_id=budget.lead_id, amount=amount, note=note)
+            return {
+                "message": f"Recalled {format_number(result.amount)} points from {result.log.lead.full_name}. "
+                f"Their budget: {format_number(result.lead_balance_after)}; "
+                f"pool: {format_number(result.pool_balance_after)}."
+            }
 
-    run_form(request, scope=f"recall:{lead_id}", operation=operation)
-    return redirect("points:manage")
+        field_for = lambda code, field: field or RECALL_FIELDS.get(code)  # noqa: E731
+        body = run_form(request, scope=f"recall:{lead_id}", operation=operation, form=form, field_for=field_for)
+        if body is not None:
+            return redirect("points:manage")
+    else:
+        messages.error(request, refused)
+    return render_manage(request, recall_form=(str(budget.lead_id), renew_token(form)), status=400)
+
+
+def _uuid_or_none(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _recall_index(manager: User, budget: LeadBudget) -> int:
+    """The row of `budget` on the dashboard, so a form sent back keeps its element ids."""
+    ids = list(
+        LeadBudget.objects.filter(tenant_id=manager.tenant_id, lead__role=Role.TENANT_LEAD)
+        .order_by("lead__full_name")
+        .values_list("lead_id", flat=True)
+    )
+    return ids.index(budget.lead_id) if budget.lead_id in ids else 0
 
 
 def _errors(form) -> str:

@@ -8,9 +8,14 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from tenants.models import MAX_AMOUNT, User
+from points.forms_admin import PointsAmountField
+from points.models import LeadBudget
+from tenants.models import User
 
 from .services import MAX_MESSAGE_LENGTH, MAX_RECIPIENTS
+
+POINTS, KUDOS = "points", "kudos"
+KINDS = [(POINTS, "Points"), (KUDOS, "Kudos only (a message, no points)")]
 
 RECIPIENTS_SHOWN = 200
 """At most this many colleagues are listed at once; a search narrows the list."""
@@ -72,18 +77,24 @@ class RecognitionForm(forms.Form):
         help_text=f"One or more colleagues (at most {MAX_RECIPIENTS}).",
         error_messages={"required": "Choose at least one recipient."},
     )
-    points = forms.IntegerField(
+    kind = forms.ChoiceField(
+        label="What to give",
+        choices=KINDS,
+        initial=POINTS,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose points or kudos."},
+    )
+    points = PointsAmountField(
         label="Points per recipient",
-        min_value=0,
-        max_value=MAX_AMOUNT,
-        initial=0,
-        help_text="0 sends kudos without points.",
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": "1"}),
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": "1", "min": "1"}),
     )
     message = forms.CharField(
         label="Message",
         max_length=MAX_MESSAGE_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        # No maxlength attribute: the browser would cut a longer text without a word; the live counter
+        # shows the limit, and a longer message is refused next to the field with the text kept.
+        widget=forms.Textarea(attrs={"rows": 3, "data-max-length": str(MAX_MESSAGE_LENGTH)}),
         error_messages={"required": "Write a message: say what they did."},
     )
     # The one-time token (perksu.pages.TOKEN_FIELD) that makes a double submit harmless.
@@ -91,6 +102,12 @@ class RecognitionForm(forms.Form):
 
     def __init__(self, *args, giver: User, search: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        if self.is_bound and not self.data.get(self.add_prefix("kind")):
+            # A form from before the explicit choice (or a script): 0 points meant kudos.
+            data = self.data.copy()
+            zero = data.get(self.add_prefix("points"), "").strip() == "0"
+            data[self.add_prefix("kind")] = KUDOS if zero else POINTS
+            self.data = data
         self.giver = giver
         self.can_fund = giver.is_manager or giver.is_lead
         self.search = search.strip()[:100]
@@ -103,9 +120,11 @@ class RecognitionForm(forms.Form):
         field.choices, self.more_recipients = recipient_choices(
             giver, search=self.search, selected=field.allowed or set()
         )
+        self.fields["message"].widget.attrs.pop("maxlength", None)
         if not self.can_fund:
             # Employees give kudos: zero points, no field to fill in.
             del self.fields["points"]
+            del self.fields["kind"]
 
     def clean_recipients(self) -> list[str]:
         chosen = self.cleaned_data["recipients"]
@@ -113,6 +132,26 @@ class RecognitionForm(forms.Form):
             raise forms.ValidationError(f"Choose at most {MAX_RECIPIENTS} recipients.")
         return chosen
 
+    def clean(self):
+        cleaned = super().clean()
+        wants_points = self.can_fund and cleaned.get("kind") == POINTS
+        if wants_points and not self.has_error("points") and cleaned.get("points") is None:
+            self.add_error("points", "Enter the points for each recipient, or choose kudos.")
+        return cleaned
+
     @property
     def points_value(self) -> int:
-        return self.cleaned_data.get("points", 0) if self.can_fund else 0
+        if not self.can_fund or self.cleaned_data.get("kind") != POINTS:
+            return 0
+        return self.cleaned_data.get("points") or 0
+
+
+def award_sources(giver: User) -> dict:
+    """What the award form's preview needs: the balances that may pay (the rule is
+    `recognition.services.resolve_funding_source`: the pool for a manager, else the lead budget). A preview,
+    not a reservation: the service decides when the form is sent."""
+    if giver.is_manager:
+        return {"pool": giver.tenant.points_allocation_balance}
+    if giver.is_lead:
+        return {"budget": LeadBudget.objects.filter(lead=giver).values_list("balance", flat=True).first() or 0}
+    return {}

@@ -102,6 +102,9 @@ def _check_award_allowed(tenant: Tenant, points: int) -> None:
         raise DomainError(
             f"{points} points is over this company's cap of {tenant.max_award_points} per recipient.",
             code="over_award_cap",
+            readable=lambda n: (
+                f"{n(points)} points is over this company's cap of {n(tenant.max_award_points)} per recipient."
+            ),
             maximum=tenant.max_award_points,
             required=points,
         )
@@ -168,6 +171,10 @@ def resolve_funding_source(
             f"Insufficient funds. Company allocation pool available: {pool}; "
             f"lead budget available: {budget}; required: {total}.",
             code="insufficient_balance",
+            readable=lambda n: (
+                f"Insufficient funds. Company allocation pool available: {n(pool)}; "
+                f"lead budget available: {n(budget)}; required: {n(total)}."
+            ),
             available=max(pool, budget),
             pool_available=pool,
             lead_budget_available=budget,

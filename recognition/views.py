@@ -6,15 +6,34 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from perksu.pages import form_token, member_required, paginate, run_form
+from perksu.pages import form_token, is_manager_or_lead, member_required, paginate, renew_token, run_form
 from tenants.models import User
 
-from .forms import RecognitionForm
+from .forms import RecognitionForm, award_sources
 from .models import Recognition
 from .services import recognition_create
 
 # Where a recognition form may send the user back to (never a URL from the request).
 RETURN_TO = {"manage": "points:manage", "recognize": "recognition:recognize"}
+REFUSED = "The recognition was not sent: please correct the field marked below."
+
+# The field a service refusal concerns, by its code (the rest concern the whole form).
+FIELD_OF_CODE = {
+    "insufficient_balance": "points",
+    "over_award_cap": "points",
+    "no_lead_budget": "points",
+    "invalid_funding_source": "points",
+    "no_recipients": "recipients",
+    "too_many_recipients": "recipients",
+    "duplicate_recipients": "recipients",
+    "self_recognition": "recipients",
+    "inactive_user": "recipients",
+    "not_found": "recipients",
+}
+
+
+def _field_for(code: str, field: str | None) -> str | None:
+    return field or FIELD_OF_CODE.get(code)
 
 
 def _names(ids: list[str], giver: User) -> str:
@@ -41,24 +60,32 @@ def award_from_form(request: HttpRequest, form: RecognitionForm) -> dict | None:
             text = f"Awarded {result.points:,} points to {who} ({total:,} in total, from {source})."
         return {"message": text, "group_id": str(result.group_id), "total": result.points * len(ids)}
 
-    return run_form(request, scope="award", operation=operation)
+    return run_form(request, scope="award", operation=operation, form=form, field_for=_field_for)
 
 
 @member_required
 def recognize(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = RecognitionForm(request.POST, giver=request.user)
+        return_to = request.POST.get("return_to", "")
         if form.is_valid():
-            award_from_form(request, form)
-            target = RETURN_TO.get(request.POST.get("return_to", ""), "recognition:recognize")
-            return redirect(target)
-        messages.error(request, "The recognition was not sent: please correct the fields marked below.")
+            if award_from_form(request, form) is not None:
+                return redirect(RETURN_TO.get(return_to, "recognition:recognize"))
+        else:
+            messages.error(request, REFUSED)
+        # Refused: the page the form was on, with everything the user typed and a fresh token.
+        renew_token(form)
+        if return_to == "manage" and is_manager_or_lead(request.user):
+            from points.views import render_manage  # the dashboard's page builds on this app's form
+
+            return render_manage(request, award_form=form, status=400)
         status = 400
     else:
         search = request.GET.get("q", "")
         form = RecognitionForm(initial={"form_token": form_token()}, giver=request.user, search=search)
         status = 200
-    return render(request, "recognition/recognize.html", {"form": form, "return_to": "recognize"}, status=status)
+    context = {"form": form, "return_to": "recognize", "sources": award_sources(request.user)}
+    return render(request, "recognition/recognize.html", context, status=status)
 
 
 @member_required

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.utils import timezone
 
 from perksu.errors import NotFoundError, get_or_not_found
-from perksu.pages import form_token, manager_required, member_required, paginate, query_without_page, run_form
+from perksu.formatting import format_number
+from perksu.pages import (
+    form_token,
+    manager_required,
+    member_required,
+    paginate,
+    query_without_page,
+    require_POST_page,
+    run_form,
+)
+from points.models import IdempotencyRecord
 from points.views import pool_card_context
 
 from .forms import LedgerFilterForm, RedeemForm, TokenForm
@@ -38,10 +50,14 @@ def wallet(request: HttpRequest) -> HttpResponse:
 @member_required
 def rewards(request: HttpRequest) -> HttpResponse:
     user = request.user
+    wallet = Wallet.objects.get(user=user)
+    catalog = list(Reward.objects.filter(tenant_id=user.tenant_id, is_active=True).order_by("points_cost", "name"))
+    for reward in catalog:
+        reward.missing = max(reward.points_cost - wallet.balance, 0)
     context = {
         "pool": pool_card_context(user),
-        "wallet": Wallet.objects.get(user=user),
-        "rewards": Reward.objects.filter(tenant_id=user.tenant_id, is_active=True).order_by("points_cost", "name"),
+        "wallet": wallet,
+        "rewards": catalog,
         "my_redemptions": Redemption.objects.filter(user=user).select_related("reward").order_by("-created_at")[:20],
     }
     if user.is_manager:
@@ -55,48 +71,83 @@ def rewards(request: HttpRequest) -> HttpResponse:
     return render(request, "wallets/rewards.html", context)
 
 
+JUST_REDEEMED = dt.timedelta(hours=24)
+"""A redemption of the same reward this recent makes the confirmation ask explicitly before a second one."""
+
+
+def _recent_redemption(user, reward) -> Redemption | None:
+    since = timezone.now() - JUST_REDEEMED
+    return (
+        Redemption.objects.filter(user=user, reward=reward, created_at__gte=since)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
 @member_required
 def redeem(request: HttpRequest, reward_id) -> HttpResponse:
-    """GET: the confirmation step. POST: spend the points once per form token."""
+    """GET: the confirmation step. POST: spend the points once per form token.
+
+    After a redemption, the confirmation (reached again with Back or a bookmark) says it was just redeemed,
+    links to the voucher and asks explicitly (`again`) before a second purchase."""
     user = request.user
     reward = get_or_404(Reward.objects.filter(tenant_id=user.tenant_id), reward_id)
+    error = ""
     if request.method == "POST":
         form = RedeemForm(request.POST)
+        recent = _recent_redemption(user, reward)
         if not form.is_valid():
-            messages.error(request, "This form has expired. Please confirm again.")
-            return redirect("wallets:redeem", reward_id=reward.pk)
-        expected = form.cleaned_data["expected_points_cost"]
+            error = "This form has expired. Please confirm again."
+        elif recent is not None and request.POST.get("again") != "yes" and not _is_replay(request, reward):
+            error = f"You already redeemed {reward.name}. Tick “Yes, redeem another one” to buy a second one."
+        else:
+            expected = form.cleaned_data["expected_points_cost"]
 
-        def operation() -> dict:
-            # Stored for replays without the voucher code (docs/SECURITY.md): `reveal` adds it.
-            result = redemption_create(user=user, reward_id=reward.pk, expected_points_cost=expected)
-            return {
-                "message": f"You redeemed {reward.name} for {result.redemption.points_spent:,} points.",
-                "redemption_id": str(result.redemption.pk),
-            }
+            def operation() -> dict:
+                # Stored for replays without the voucher code (docs/SECURITY.md): `reveal` adds it.
+                result = redemption_create(user=user, reward_id=reward.pk, expected_points_cost=expected)
+                return {
+                    "message": f"You redeemed {reward.name} for {format_number(result.redemption.points_spent)} "
+                    "points.",
+                    "redemption_id": str(result.redemption.pk),
+                }
 
-        def reveal(body: dict) -> dict:
-            code = voucher_code_of(user, body.get("redemption_id"))
-            return {**body, "message": f"{body['message']} Your voucher code is {code}."} if code else body
+            def reveal(body: dict) -> dict:
+                code = voucher_code_of(user, body.get("redemption_id"))
+                return {**body, "message": f"{body['message']} Your voucher code is {code}."} if code else body
 
-        body = run_form(request, scope=f"redeem:{reward.pk}", operation=operation, reveal=reveal)
-        if body is None:
-            reward.refresh_from_db(fields=["points_cost"])
-            if expected is not None and reward.points_cost != expected:
-                return redirect("wallets:redeem", reward_id=reward.pk)  # confirm again, at the new price
-            return redirect("wallets:rewards")
-        return redirect("wallets:redemption", redemption_id=body["redemption_id"])
+            body = run_form(request, scope=f"redeem:{reward.pk}", operation=operation, reveal=reveal)
+            if body is not None:
+                return redirect("wallets:redemption", redemption_id=body["redemption_id"])
+            # Refused (not enough points, out of stock, a new price): this page again, with today's figures.
+            reward.refresh_from_db()
+        if error:
+            messages.error(request, error)
     wallet = Wallet.objects.get(user=user)
-    return render(
+    response = render(
         request,
         "wallets/redeem_confirm.html",
         {
             "reward": reward,
             "wallet": wallet,
             "balance_after": wallet.balance - reward.points_cost,
+            "missing": max(reward.points_cost - wallet.balance, 0),
+            "recent": _recent_redemption(user, reward),
             "form": RedeemForm(initial={"form_token": form_token(), "expected_points_cost": reward.points_cost}),
+            "error": error,
         },
+        status=400 if request.method == "POST" else 200,
     )
+    # Back after a purchase fetches the page again (and so shows "just redeemed"), never a stored copy.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _is_replay(request: HttpRequest, reward: Reward) -> bool:
+    """Whether this POST repeats an already answered form token (a double click): it replays, it never buys."""
+    return IdempotencyRecord.objects.filter(
+        user=request.user, scope=f"page:redeem:{reward.pk}", key=request.POST.get("form_token", "").strip()
+    ).exists()
 
 
 @member_required
@@ -106,7 +157,7 @@ def redemption(request: HttpRequest, redemption_id) -> HttpResponse:
     return render(request, "wallets/redemption.html", {"redemption": item})
 
 
-@require_POST
+@require_POST_page
 @manager_required
 def refund(request: HttpRequest, redemption_id) -> HttpResponse:
     form = TokenForm(request.POST)
@@ -118,8 +169,8 @@ def refund(request: HttpRequest, redemption_id) -> HttpResponse:
         result = redemption_refund(actor=request.user, redemption_id=redemption_id)
         item = result.redemption
         return {
-            "message": f"Refunded {item.points_spent:,} points to {item.user.full_name} for {item.reward.name}. "
-            f"Their wallet: {result.wallet_balance_after:,}."
+            "message": f"Refunded {format_number(item.points_spent)} points to {item.user.full_name} "
+            f"for {item.reward.name}. Their wallet: {format_number(result.wallet_balance_after)}."
         }
 
     run_form(request, scope=f"refund:{redemption_id}", operation=operation)

@@ -56,3 +56,9 @@ def timestamp(value, tz: str | None = None, locale: str | None = None) -> str:
         absolute,
         formatting.format_relative(value, tz=tz, locale=locale),
     )
+
+
+@register.simple_tag
+def locale_code() -> str:
+    """The locale in force, for `lang`-style attributes and the pages' JavaScript (`Intl.NumberFormat`)."""
+    return formatting.active().locale

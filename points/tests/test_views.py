@@ -108,16 +108,25 @@ def test_delegate_to_another_tenants_lead_is_refused_like_an_unknown_one(client,
     foreign = LeadFactory(tenant=other_tenant, email="lead@other.test")
     client.force_login(manager)
     response = client.post("/manage/delegate/", {"lead": str(foreign.pk), "amount": "10", "form_token": "d"})
-    assert texts(response) == [
-        f"Nothing was delegated: Lead: Select a valid choice. {foreign.pk} is not one of the available choices."
-    ]
+    assert response.status_code == 400
+    assert texts(response) == ["Nothing was delegated: please correct the field marked below."]
+    # The error sits next to the lead field, and the amount typed is kept.
+    assert f"Select a valid choice. {foreign.pk} is not one of the available choices." in response.content.decode()
+    assert 'name="amount" value="10"' in response.content.decode()
     assert budget(foreign) == 0
     assert pool(funded_tenant) == 50_000
 
 
-def test_recall_empty_amount_takes_the_whole_budget(client, funded_lead, manager, funded_tenant):
+def test_recall_empty_amount_asks_first_naming_the_amount_then_takes_it(client, funded_lead, manager, funded_tenant):
     client.force_login(manager)
     response = client.post(f"/manage/leads/{funded_lead.pk}/recall/", {"amount": "", "note": "", "form_token": "r"})
+    assert response.status_code == 200
+    assert "Recall the whole budget of 10,000 points from Leo Lead?" in html.unescape(response.content.decode())
+    assert budget(funded_lead) == 10_000
+    response = client.post(
+        f"/manage/leads/{funded_lead.pk}/recall/",
+        {"amount": "", "note": "", "confirm_all": "10000", "form_token": "r2"},
+    )
     assert texts(response) == ["Recalled 10,000 points from Leo Lead. Their budget: 0; pool: 50,000."]
     assert budget(funded_lead) == 0
     assert pool(funded_tenant) == 50_000
@@ -126,7 +135,9 @@ def test_recall_empty_amount_takes_the_whole_budget(client, funded_lead, manager
 def test_recall_more_than_the_budget_is_refused(client, funded_lead, manager, funded_tenant):
     client.force_login(manager)
     response = client.post(f"/manage/leads/{funded_lead.pk}/recall/", {"amount": "10001", "form_token": "r"})
-    assert texts(response) == ["Insufficient lead budget. Available: 10000, Required: 10001."]
+    assert response.status_code == 400
+    assert texts(response) == ["Insufficient lead budget. Available: 10,000, Required: 10,001."]
+    assert 'name="amount" value="10001"' in response.content.decode()
     assert budget(funded_lead) == 10_000
     assert pool(funded_tenant) == 40_000
 
@@ -136,7 +147,7 @@ def test_recall_from_another_tenants_lead_answers_not_found(client, manager, oth
     client.force_login(manager)
     for lead_id in [foreign.pk, "not-a-uuid"]:
         response = client.post(f"/manage/leads/{lead_id}/recall/", {"amount": "1", "form_token": str(lead_id)})
-        assert texts(response) == ["Lead not found."]
+        assert response.status_code == 404
 
 
 def test_lead_cannot_delegate_or_recall(client, funded_lead, funded_tenant):

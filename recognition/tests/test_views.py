@@ -118,8 +118,12 @@ def test_insufficient_funds_is_a_message_and_nothing_moves(client, tenant, alloc
     response = client.post(
         "/recognize/", {"recipients": [str(employee.pk)], "points": "1000", "message": "Too much", "form_token": "t"}
     )
-    assert response.status_code == 302
-    assert texts(response) == ["Insufficient company allocation pool. Available: 500, Required: 1000."]
+    # The page stays, with what was typed and the error next to the points.
+    assert response.status_code == 400
+    assert texts(response) == ["Insufficient company allocation pool. Available: 500, Required: 1,000."]
+    page = html.unescape(response.content.decode())
+    assert 'id="points-error-recognize">Insufficient company allocation pool.' in page
+    assert ">Too much</textarea>" in page and 'value="1000" data-award-points' in page
     assert balance(employee) == 0
     assert pool(tenant) == 500
     assert Recognition.objects.count() == 0
@@ -127,7 +131,7 @@ def test_insufficient_funds_is_a_message_and_nothing_moves(client, tenant, alloc
     again = client.post(
         "/recognize/", {"recipients": [str(employee.pk)], "points": "1000", "message": "Too much", "form_token": "t"}
     )
-    assert texts(again) == ["Insufficient company allocation pool. Available: 500, Required: 1000."]
+    assert texts(again) == ["Insufficient company allocation pool. Available: 500, Required: 1,000."]
     assert balance(employee) == 0
 
 

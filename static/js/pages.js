@@ -4,7 +4,6 @@
  * - form[data-once]: disables the submit button once the form is sent
  *   (the server's one-time token is what really stops a double award).
  * - form[data-confirm]: asks before submitting.
- * - [data-recipient-filter]: type to filter a long recipient list.
  */
 (function () {
   "use strict";
@@ -82,21 +81,6 @@
     });
   }
 
-  function recipientFilters() {
-    document.querySelectorAll("[data-recipient-filter]").forEach(function (input) {
-      var fieldset = input.closest("fieldset");
-      var label = fieldset.querySelector("label[for='" + input.id + "']");
-      input.hidden = false;
-      if (label) { label.hidden = false; }
-      input.addEventListener("input", function () {
-        var needle = input.value.trim().toLowerCase();
-        fieldset.querySelectorAll(".checklist .check").forEach(function (item) {
-          item.hidden = needle !== "" && item.textContent.toLowerCase().indexOf(needle) === -1;
-        });
-      });
-    });
-  }
-
   // A page restored from the back/forward cache gets its buttons back; its token replays, never repeats.
   window.addEventListener("pageshow", function (event) {
     if (!event.persisted) { return; }
@@ -109,6 +93,5 @@
   document.addEventListener("DOMContentLoaded", function () {
     startPoolCards();
     guardForms();
-    recipientFilters();
   });
 })();

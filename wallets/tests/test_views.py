@@ -90,8 +90,9 @@ def test_redeem_without_enough_points_is_refused(client, funded_tenant, manager,
     reward = _reward(manager)
     client.force_login(employee)
     response = client.post(f"/rewards/{reward.pk}/redeem/", {"form_token": "t"})
-    assert response["Location"] == "/rewards/"
+    assert response.status_code == 400  # the confirmation again, saying what is missing
     assert texts(response) == ["Insufficient wallet balance. Available: 100, Required: 200."]
+    assert "You need 100 more" in response.content.decode()
     assert balance(employee) == 100
     assert stock(reward) == 5
     assert not Redemption.objects.exists()
