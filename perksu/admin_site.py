@@ -15,19 +15,22 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.urls import path
 
+NOT_PLATFORM_STAFF = (
+    "This console is for Perksu platform staff only. Managers, leads and employees sign in to their company's "
+    "pages at /accounts/login/."
+)
+
 
 class ConsoleAuthenticationForm(AdminAuthenticationForm):
-    """Django's admin login, refusing anyone who is not platform staff with the same
-    message as a wrong password (it does not tell a tenant member that the password was right)."""
+    """Django's admin login, refusing anyone who is not platform staff. A tenant member who typed their own
+    right password is told where they belong instead of being told the password is wrong; a wrong password
+    still gets the usual message, so the form reveals nothing to someone who does not know the password."""
 
     def confirm_login_allowed(self, user) -> None:
-        super().confirm_login_allowed(user)
+        if not user.is_active:
+            super().confirm_login_allowed(user)
         if not user.is_platform_admin:
-            raise forms.ValidationError(
-                self.error_messages["invalid_login"],
-                code="invalid_login",
-                params={"username": self.username_field.verbose_name},
-            )
+            raise forms.ValidationError(NOT_PLATFORM_STAFF, code="not_platform_staff")
 
 
 class ConsoleSite(admin.AdminSite):

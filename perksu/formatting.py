@@ -12,6 +12,7 @@ signed-in member's tenant; code outside a request (e-mails, jobs, console rows o
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Iterator
@@ -26,7 +27,6 @@ from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_time as babel_format_time
 from babel.dates import format_timedelta as babel_format_timedelta
 from babel.dates import get_datetime_format
-from babel.numbers import format_currency as babel_format_currency
 from babel.numbers import format_decimal as babel_format_decimal
 from django.utils import timezone
 
@@ -116,10 +116,15 @@ def format_number(value: int | Decimal | float | None, *, locale: str | None = N
 
 
 def format_money(value: int | Decimal | None, currency: str, *, locale: str | None = None) -> str:
-    """An amount of money in `currency` (ISO 4217), e.g. `₹34,000.00` in en-IN."""
+    """An amount of money with its ISO 4217 code and two decimals, grouped in the locale:
+    `INR 34,000.00` (en), `INR 50,00,000.50` (en-IN), `EUR 5.000.000,50` (de-DE). The code, not a symbol:
+    the console lists tenants billed in several currencies side by side."""
     if value is None or value == "":
         return ""
-    return babel_format_currency(value, currency, locale=_babel_locale(locale or active().locale))
+    loc = _babel_locale(locale or active().locale)
+    pattern = copy.copy(loc.decimal_formats[None])
+    pattern.frac_prec = (2, 2)
+    return f"{currency} {pattern.apply(Decimal(str(value)), loc)}"
 
 
 def _localtime(value: dt.datetime, tz: str | None) -> dt.datetime:

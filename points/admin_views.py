@@ -20,8 +20,9 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from perksu import formatting
 from perksu.admin_site import console
-from perksu.errors import DomainError, IdempotencyConflictError, IdempotencyReuseError
+from perksu.errors import DomainError, IdempotencyConflictError, IdempotencyReuseError, readable_detail
 from tenants.models import Tenant, User
 
 from .forms_admin import AllocateForm, ClawbackForm, RollForwardForm
@@ -88,10 +89,11 @@ def _result_body(result: AllocationResult) -> dict:
 
 def _success_message(movement: PoolMovement, tenant: Tenant, body: dict, *, replayed: bool) -> str:
     label = tenant.currency_label.lower()
+    n = lambda value: formatting.format_number(value, locale=tenant.locale)  # noqa: E731
     text = (
-        f"{movement.verb} {body['amount']:,} {label} "
+        f"{movement.verb} {n(body['amount'])} {label} "
         f"{'to' if movement is ALLOCATE else 'from'} {tenant.name}. "
-        f"New pool balance: {body['balance_after']:,} {label}."
+        f"New pool balance: {n(body['balance_after'])} {label}."
     )
     if replayed:
         text += " (This form had already been submitted: the points moved once.)"
@@ -107,11 +109,23 @@ def tenant_pool_view(model_admin, request, object_id: str, movement: PoolMovemen
         raise PermissionDenied
     change_url = reverse("admin:tenants_tenant_change", args=[tenant.pk], current_app=model_admin.admin_site.name)
 
+    confirm_all = None
     if request.method == "POST":
         form = movement.form_class(request.POST)
         token = request.POST.get("token", "").strip()
+        wants_all = movement is CLAWBACK and form.is_valid() and form.cleaned_data["amount"] is None
+        if wants_all and form.cleaned_data.get("confirm_all") is not None:
+            # Exactly the amount that was confirmed: if the pool moved since, the claw-back is refused, not resized.
+            form.cleaned_data["amount"] = form.cleaned_data["confirm_all"]
+            wants_all = False
+        if wants_all:
+            tenant.refresh_from_db(fields=["points_allocation_balance"])
+            # An empty amount takes the whole pool: name the figure and ask first (an empty pool is refused below).
+            wants_all = tenant.points_allocation_balance > 0
         if not token:
             form.add_error(None, "This form has expired. Check the figures and submit it again.")
+        elif wants_all:
+            confirm_all = tenant.points_allocation_balance  # nothing has moved
         elif form.is_valid():
             payload = {"tenant_id": str(tenant.pk), **form.fingerprint_payload()}
             try:
@@ -128,7 +142,8 @@ def tenant_pool_view(model_admin, request, object_id: str, movement: PoolMovemen
                 form.add_error(None, "This form is being processed. Wait a moment and check the pool balance.")
             except DomainError as exc:
                 field = exc.extra.get("field")
-                form.add_error(field if field in form.fields else None, exc.readable_message())
+                with formatting.override(tenant):
+                    form.add_error(field if field in form.fields else None, exc.readable_message())
             else:
                 if outcome.status == 200:
                     messages.success(
@@ -136,7 +151,8 @@ def tenant_pool_view(model_admin, request, object_id: str, movement: PoolMovemen
                     )
                     return HttpResponseRedirect(change_url)
                 # The replay of a refusal: the same error as the first submit.
-                form.add_error(None, outcome.body.get("detail", "This operation was refused."))
+                with formatting.override(tenant):
+                    form.add_error(None, readable_detail(outcome.body) or "This operation was refused.")
         tenant.refresh_from_db(fields=["points_allocation_balance"])
     else:
         form = movement.form_class()
@@ -156,8 +172,11 @@ def tenant_pool_view(model_admin, request, object_id: str, movement: PoolMovemen
         "is_clawback": movement is CLAWBACK,
         "change_url": change_url,
         "has_view_permission": True,
+        "confirm_all": confirm_all,
     }
-    return TemplateResponse(request, movement.template, context)
+    with formatting.override(tenant):
+        # Rendered now, while the tenant's locale is in force (a TemplateResponse would render later).
+        return TemplateResponse(request, movement.template, context).render()
 
 
 def ledger_health(request):

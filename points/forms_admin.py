@@ -58,13 +58,18 @@ class AllocateForm(forms.Form):
 
 
 class ClawbackForm(forms.Form):
-    amount = PointsAmountField(required=False, help_text="Leave empty to claw back the whole pool.")
+    amount = PointsAmountField(
+        required=False, help_text="Leave empty to claw back the whole pool (you will be asked to confirm the amount)."
+    )
     reason = forms.CharField(
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text="Required; recorded in the allocation and billing logs.",
         error_messages={"required": "A reason is required."},
     )
+
+    # The whole pool the admin was shown and confirmed, for an empty amount.
+    confirm_all = PointsAmountField(required=False, widget=forms.HiddenInput)
 
     def fingerprint_payload(self) -> dict:
         return {"amount": self.cleaned_data["amount"], "reason": self.cleaned_data["reason"]}

@@ -15,12 +15,13 @@ from django.utils.html import format_html
 
 from perksu.admin_base import PlatformAdminMixin, ServiceErrorsMixin, run_for_each
 from perksu.admin_site import console
+from perksu.formatting import format_money, format_number
 from points import admin_views
 from points.models import LeadBudget
 from wallets.models import Wallet
 
-from .forms_admin import TENANT_CREATE_FIELDS, TenantForm, UserAddForm, UserChangeForm
-from .models import Tenant, User
+from .forms_admin import FORMATTING_FIELDS, TENANT_CREATE_FIELDS, TenantForm, UserAddForm, UserChangeForm
+from .models import SettingsChangeLog, Tenant, User
 from .services import tenant_create, tenant_set_status, user_change_role, user_create, user_set_active
 
 
@@ -45,8 +46,8 @@ def with_outstanding(queryset):
     )
 
 
-def _points(value: int | None) -> str:
-    return f"{value or 0:,}"
+def _points(value: int | None, tenant: Tenant) -> str:
+    return format_number(value or 0, locale=tenant.locale)
 
 
 @admin.register(Tenant, site=console)
@@ -79,10 +80,11 @@ class TenantAdmin(ServiceErrorsMixin, PlatformAdminMixin, admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            return [(None, {"fields": TENANT_CREATE_FIELDS})]
+            return [(None, {"fields": TENANT_CREATE_FIELDS}), ("Formatting", {"fields": FORMATTING_FIELDS})]
         return [
             (None, {"fields": ("name", "slug", "status", "currency", "currency_label", "point_value")}),
             ("Rules", {"fields": ("low_balance_threshold", "max_award_points")}),
+            ("Formatting", {"fields": FORMATTING_FIELDS}),
             (
                 "Points (read-only: they move through Allocate points and Claw back)",
                 {
@@ -103,20 +105,20 @@ class TenantAdmin(ServiceErrorsMixin, PlatformAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Pool balance", ordering="points_allocation_balance")
     def pool_balance(self, obj: Tenant) -> str:
-        return _points(obj.points_allocation_balance)
+        return _points(obj.points_allocation_balance, obj)
 
     @admin.display(description="Delegated outstanding", ordering="delegated_total")
     def delegated_outstanding(self, obj: Tenant) -> str:
-        return _points(obj.delegated_total)
+        return _points(obj.delegated_total, obj)
 
     @admin.display(description="Wallets outstanding", ordering="wallets_total")
     def wallets_outstanding(self, obj: Tenant) -> str:
-        return _points(obj.wallets_total)
+        return _points(obj.wallets_total, obj)
 
     @admin.display(description="Liability value", ordering="liability_total")
     def liability_value(self, obj: Tenant) -> str:
         value = (Decimal(obj.outstanding_total) * obj.point_value).quantize(Decimal("0.01"))
-        return f"{obj.currency} {value:,}"
+        return format_money(value, obj.currency, locale=obj.locale)
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -124,7 +126,24 @@ class TenantAdmin(ServiceErrorsMixin, PlatformAdminMixin, admin.ModelAdmin):
             for field in Tenant._meta.concrete_fields:
                 setattr(obj, field.attname, getattr(created, field.attname))
             obj._state.adding, obj._state.db = False, created._state.db
+            formatting = {name: form.cleaned_data[name] for name in FORMATTING_FIELDS}
+            Tenant.objects.filter(pk=obj.pk).update(**formatting)
+            for name, value in formatting.items():
+                setattr(obj, name, value)
             return
+        # Programme settings (SPEC §9): every change is logged, in the same transaction as the change.
+        current = Tenant.objects.filter(pk=obj.pk).values(*FORMATTING_FIELDS).first() or {}
+        SettingsChangeLog.objects.bulk_create(
+            SettingsChangeLog(
+                tenant_id=obj.pk,
+                actor=request.user,
+                field=name,
+                old_value=str(current.get(name, "")),
+                new_value=str(form.cleaned_data[name]),
+            )
+            for name in FORMATTING_FIELDS
+            if name in form.changed_data and str(current.get(name, "")) != str(form.cleaned_data[name])
+        )
         # Only the fields the form changed, with one UPDATE: saving the whole row
         # would write back the pool balance read when the page was opened.
         changed = [name for name in form.changed_data if name != "status"]
@@ -210,7 +229,8 @@ class UserAdmin(ServiceErrorsMixin, PlatformAdminMixin, DjangoUserAdmin):
         if wallet is None:
             return "—"
         url = reverse("admin:wallets_wallet_change", args=[wallet.pk], current_app=self.admin_site.name)
-        return format_html('<a href="{}">{}</a>', url, f"{wallet.balance:,}")
+        locale = obj.tenant.locale if obj.tenant_id else None
+        return format_html('<a href="{}">{}</a>', url, format_number(wallet.balance, locale=locale))
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

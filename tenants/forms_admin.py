@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import ReadOnlyPasswordHashField
 
-from .models import Role, Tenant, User
+from .models import LOCALES, Role, Tenant, User
 
 TENANT_CREATE_FIELDS = (
     "name",
@@ -19,10 +21,40 @@ TENANT_CREATE_FIELDS = (
 )
 
 
+FORMATTING_FIELDS = ("timezone", "locale")
+"""Programme settings (SPEC §9) the console edits on an existing tenant; each change is logged."""
+
+
+def _timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
 class TenantForm(forms.ModelForm):
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        choices=_timezone_choices,
+        initial="UTC",
+        help_text="Every date a member sees, and every period boundary, is in this zone.",
+    )
+    locale = forms.ChoiceField(
+        label="Locale",
+        required=False,
+        choices=sorted(LOCALES.items()),
+        initial="en",
+        help_text="How numbers and dates read on pages and in e-mails (English (India) groups 1,00,000).",
+    )
+
     class Meta:
         model = Tenant
-        fields = (*TENANT_CREATE_FIELDS, "status")
+        fields = (*TENANT_CREATE_FIELDS, "status", *FORMATTING_FIELDS)
+
+    def clean_timezone(self) -> str:
+        # Left out of a submitted form: unchanged (the model's default for a new tenant).
+        return self.cleaned_data["timezone"] or self.instance.timezone or "UTC"
+
+    def clean_locale(self) -> str:
+        return self.cleaned_data["locale"] or self.instance.locale or "en"
 
     def clean_slug(self) -> str:
         # tenant_create stores slugs in lower case; check uniqueness on what will be stored.

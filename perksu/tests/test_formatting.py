@@ -65,7 +65,8 @@ def test_unknown_locale_and_zone_fall_back_instead_of_failing():
 def test_empty_values_stay_empty():
     assert formatting.format_number(None) == ""
     assert formatting.format_datetime(None) == ""
-    assert formatting.format_money(Decimal("34000"), "INR", locale="en-IN") == "₹34,000.00"
+    assert formatting.format_money(Decimal("5000000.5"), "INR", locale="en-IN") == "INR 50,00,000.50"
+    assert formatting.format_money(49700, "EUR", locale="de-DE") == "EUR 49.700,00"
 
 
 def test_template_filters_and_timestamp_tag():

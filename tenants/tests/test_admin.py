@@ -82,8 +82,11 @@ def test_tenant_members_are_refused_everywhere_in_the_console(client, request, f
 def test_manager_login_at_admin_is_refused(client, manager):
     response = client.post("/admin/login/", {"username": manager.email, "password": PASSWORD, "next": "/admin/"})
     assert response.status_code == 200
-    assert "Please enter the correct email and password for a staff account" in response.content.decode()
+    # The right password of a tenant member: told where to sign in, not that the password is wrong.
+    assert "This console is for Perksu platform staff only." in response.content.decode()
     assert "_auth_user_id" not in client.session
+    wrong = client.post("/admin/login/", {"username": manager.email, "password": "wrong", "next": "/admin/"})
+    assert "Please enter the correct email and password for a staff account" in wrong.content.decode()
 
 
 def test_staff_flag_alone_does_not_let_a_manager_in(client, manager):
@@ -332,16 +335,16 @@ def test_clawback_beyond_the_pool_is_a_form_error_with_nothing_written(console, 
     response = console.post(url(tenant, "clawback"), data)
     assert response.status_code == 200
     assert response.context["form"].non_field_errors() == [
-        "Insufficient company allocation pool. Available: 40000, Required: 45000."
+        "Insufficient company allocation pool. Available: 40,000, Required: 45,000."
     ]
-    assert "Insufficient company allocation pool. Available: 40000, Required: 45000." in response.content.decode()
+    assert "Insufficient company allocation pool. Available: 40,000, Required: 45,000." in response.content.decode()
     assert pool(tenant) == 40_000
     assert not AllocationLog.objects.filter(kind="CLAWBACK").exists()
     assert not PlatformBillingLog.objects.filter(transaction_type="CLAWBACK").exists()
     # The same submit again (a double click) shows the same refusal and still writes nothing.
     again = console.post(url(tenant, "clawback"), data)
     assert again.context["form"].non_field_errors() == [
-        "Insufficient company allocation pool. Available: 40000, Required: 45000."
+        "Insufficient company allocation pool. Available: 40,000, Required: 45,000."
     ]
     assert pool(tenant) == 40_000
 
@@ -361,8 +364,13 @@ def test_clawback_of_an_amount(console, funded_tenant, platform_admin):
     assert PlatformBillingLog.objects.get(allocation_log=log).transaction_type == "CLAWBACK"
 
 
-def test_clawback_with_empty_amount_takes_the_whole_pool_only(console, funded_lead, tenant):
+def test_clawback_with_empty_amount_asks_naming_the_pool_then_takes_the_whole_pool_only(console, funded_lead, tenant):
     response = console.post(url(tenant, "clawback"), {"amount": "", "reason": "Offboarded", "token": "tok-all"})
+    assert response.status_code == 200
+    assert "Claw back the whole pool of 40,000 points from Triton Energy?" in response.content.decode()
+    assert pool(tenant) == 40_000
+    confirmed = {"amount": "", "reason": "Offboarded", "confirm_all": "40000", "token": "tok-all-2"}
+    response = console.post(url(tenant, "clawback"), confirmed)
     assert response.status_code == 302
     assert messages_of(response) == ["Clawed back 40,000 points from Triton Energy. New pool balance: 0 points."]
     assert pool(tenant) == 0
@@ -466,3 +474,40 @@ def test_tenant_list_sorts_by_liability_and_pool(console, platform_admin, tenant
     assert order("liability_value") == ["other-corp", "triton-energy", "cheap"]
     assert order("pool_balance") == ["cheap", "other-corp", "triton-energy"]
     assert order("pool_balance", descending=False) == ["triton-energy", "other-corp", "cheap"]
+
+
+def test_console_edits_timezone_and_locale_logs_the_change_and_lists_read_in_the_locale(
+    console, funded_tenant, platform_admin
+):
+    from tenants.models import SettingsChangeLog
+
+    page = console.get(f"/admin/tenants/tenant/{funded_tenant.pk}/change/").content.decode()
+    assert 'name="timezone"' in page and 'name="locale"' in page
+    data = {
+        "name": "Triton Energy",
+        "slug": "triton-energy",
+        "status": "ACTIVE",
+        "currency_label": "Points",
+        "point_value": "1",
+        "low_balance_threshold": "100",
+        "max_award_points": "",
+        "timezone": "Asia/Kolkata",
+        "locale": "en-IN",
+    }
+    assert console.post(f"/admin/tenants/tenant/{funded_tenant.pk}/change/", data).status_code == 302
+    tenant = Tenant.objects.get(pk=funded_tenant.pk)
+    assert (tenant.timezone, tenant.locale) == ("Asia/Kolkata", "en-IN")
+    logged = {(row.field, row.old_value, row.new_value, row.actor_id) for row in SettingsChangeLog.objects.all()}
+    assert logged == {
+        ("timezone", "UTC", "Asia/Kolkata", platform_admin.pk),
+        ("locale", "en", "en-IN", platform_admin.pk),
+    }
+    # An unknown zone is refused next to its field, and nothing changes.
+    bad = console.post(f"/admin/tenants/tenant/{funded_tenant.pk}/change/", {**data, "timezone": "Mars/Olympus"})
+    assert bad.status_code == 200 and "timezone" in bad.context["adminform"].form.errors
+    # The tenant list and the allocation log read in en-IN: lakhs grouped 1,00,000 style.
+    allocate_page = console.get(f"/admin/tenants/tenant/{funded_tenant.pk}/allocate/")
+    token = re.search(r'name="token" value="([^"]+)"', allocate_page.content.decode()).group(1)
+    console.post(f"/admin/tenants/tenant/{funded_tenant.pk}/allocate/", {"amount": "100000", "token": token})
+    assert "1,50,000" in console.get("/admin/tenants/tenant/").content.decode()
+    assert "1,00,000" in console.get("/admin/points/allocationlog/").content.decode()
