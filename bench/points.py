@@ -12,7 +12,13 @@ overdraft count and `reconcile()`:
 2. the award service from N processes against one tenant pool;
 3. the award endpoint under gunicorn (2, 3 and 4 workers tried, the best kept), N client threads;
 4. a distribution to 10,000 members, and the same effect as hand SQL on an identical tenant;
-5. reconcile over ≥ 200,000 (--quick) / 1,000,000 ledger rows, and the minimal hand SQL.
+5. reconcile over ≥ 200,000 (--quick) / 1,000,000 ledger rows, and the minimal hand SQL;
+6. insights (bench/insights.py): a tenant of 1,000,000 recognitions, 5,000,000 ledger rows and
+   20,000 members, every insights view and the payroll export of one month, p50 of 5 calls
+   (`--insights-only` runs this phase alone, after the migrations).
+
+`--database NAME` names the bench database (default perksu_bench), so two runs on one
+server do not drop each other's.
 
 docs/PERFORMANCE.md explains the method and records the figures.
 """
@@ -53,6 +59,8 @@ JSON_KEYS = (
     "reconcile_sql_baseline_s",
     "overdrafts",
     "reconcile_clean",
+    "insights_worst_p50_ms",
+    "insights_fixed_statements",
 )
 
 
@@ -459,6 +467,7 @@ def table(run: Run) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global BENCH_DB
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--quick",
@@ -467,7 +476,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="end with one line of JSON")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients / workers (default 8)")
+    parser.add_argument("--insights-only", action="store_true", help="only the migrations and the insights phase")
+    parser.add_argument("--database", default=BENCH_DB, help=f"the bench database (default {BENCH_DB})")
+    parser.add_argument(
+        "--insights-scale", type=float, default=1.0, help="scale the insights tenant (0.01 for a trial of the SQL)"
+    )
     args = parser.parse_args(argv)
+    BENCH_DB = args.database
     server = Server.from_url(os.environ.get("DATABASE_URL", ""))
     config = Config(
         quick=args.quick,
@@ -485,6 +500,15 @@ def main(argv: list[str] | None = None) -> int:
         f"(shared_buffers {db['shared_buffers']}, synchronous_commit {db['synchronous_commit']}), "
         f"{config.clients} clients, {'quick' if config.quick else 'full'} run"
     )
+    if args.insights_only:
+        from bench.insights import phase_insights
+
+        phase_migrate(run, server)
+        phase_insights(run, scale=args.insights_scale)
+        run.timings.append(("total", time.perf_counter() - started))
+        print(json.dumps(run.figures["insights"], indent=1))
+        print(json.dumps({k: run.figures.get(k) for k in JSON_KEYS if k.startswith("insights")}))
+        return 0 if run.figures["insights_fixed_statements"] else 1
     phase_pgbench(run, server)
     phase_migrate(run, server)
     check(run, "migrate")
@@ -492,6 +516,9 @@ def main(argv: list[str] | None = None) -> int:
     phase_http(run)
     tenants = phase_distribute(run)
     phase_reconcile(run, tenants)
+    from bench.insights import phase_insights
+
+    phase_insights(run, scale=args.insights_scale)
 
     run.figures["overdrafts"] = max(o for _, o, _ in run.checks)
     run.figures["reconcile_clean"] = all(c for _, _, c in run.checks)

@@ -30,13 +30,13 @@ def _fmt(value: int) -> str:
 
 def column_chart(chart_id: str, title: str, data: Sequence[Datum], *, unit: str) -> SafeString:
     """Vertical bars, one per datum (weeks), labelled below; every k-th label when crowded."""
-    width, height, left, bottom, top = 640, 220, 44, 36, 12
+    width, height, left, bottom, top = 480, 220, 48, 36, 14
     plot_w, plot_h = width - left - 8, height - bottom - top
     high = max((d.value for d in data), default=0)
     scale = plot_h / high if high else 0
     step = plot_w / max(len(data), 1)
     bar_w = max(step * 0.7, 1)
-    every = max(1, round(len(data) / 8))
+    every = max(1, round(len(data) / 5))
     parts = [
         format_html(
             '<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}"></line>', left, top + plot_h, width - 8, top + plot_h
@@ -75,22 +75,22 @@ def column_chart(chart_id: str, title: str, data: Sequence[Datum], *, unit: str)
 def bar_chart(chart_id: str, title: str, data: Sequence[Datum], *, unit: str, limit: int = 10) -> SafeString:
     """Horizontal bars, one per category (teams, values, rewards), the first `limit` of them."""
     shown = list(data)[:limit]
-    row_h, label_w, width = 26, 170, 640
+    row_h, label_w, width = 30, 160, 480
     height = max(row_h * len(shown) + 8, 40)
-    plot_w = width - label_w - 70
+    plot_w = width - label_w - 60
     high = max((d.value for d in shown), default=0)
     parts = []
     for i, d in enumerate(shown):
         y = 4 + i * row_h
         w = d.value / high * plot_w if high else 0
-        label = d.label if len(d.label) <= 24 else d.label[:23] + "…"
+        label = d.label if len(d.label) <= 18 else d.label[:17] + "…"
         parts.append(
             format_html(
                 '<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>'
                 '<rect class="bar" x="{}" y="{}" width="{}" height="{}"><title>{}: {} {}</title></rect>'
                 '<text class="value" x="{}" y="{}">{}</text>',
                 label_w - 8,
-                y + 16,
+                y + 19,
                 label,
                 label_w,
                 y + 3,
@@ -100,7 +100,7 @@ def bar_chart(chart_id: str, title: str, data: Sequence[Datum], *, unit: str, li
                 _fmt(d.value),
                 unit,
                 _n(label_w + w + 6),
-                y + 16,
+                y + 19,
                 _fmt(d.value),
             )
         )

@@ -136,7 +136,7 @@ def by_week(scope: Scope, period: Period) -> list[Bucket]:
     buckets = []
     for monday in period.weeks():
         row = found.get(monday, {"recognitions": 0, "points": 0})
-        buckets.append(Bucket(monday, f"{monday:%d %b}", row["recognitions"], row["points"]))
+        buckets.append(Bucket(monday, f"{monday.day} {monday:%b}", row["recognitions"], row["points"]))
     return buckets
 
 

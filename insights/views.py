@@ -11,6 +11,7 @@ from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 
 from perksu.errors import DomainError, NotFoundError, PermissionDeniedError
 from perksu.pages import manager_or_lead_required, manager_required
@@ -128,7 +129,9 @@ def render_insights(
         "payroll_query": query,
         **(extra or {}),
     }
-    return render(request, template, context)
+    # Dates and times on the page read in the tenant's timezone, like its periods.
+    with timezone.override(period.tz):
+        return render(request, template, context)
 
 
 def _page_export_url(slug: str, query: dict) -> str:

@@ -72,3 +72,11 @@ def test_a_bad_period_is_a_message_and_the_default_period(client, books, passwor
     response = client.get(PAGE, {"from": "2026-03-31", "to": "2026-03-01"}, follow=True)
     assert response.status_code == 200
     assert "`from` must not be after `to`." in response.content.decode()
+
+
+def test_names_are_escaped_in_the_charts_and_tables(client, books, password):
+    Team.objects.filter(pk=books.platform.pk).update(name='<script>alert("x")</script>')
+    client.login(email=books.maya.email, password=password)
+    html = client.get(PAGE, MARCH).content.decode()
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
