@@ -12,6 +12,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 MAX_AMOUNT = 1_000_000_000
 """The largest amount of one operation (SPEC §3)."""
@@ -162,6 +163,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now, editable=False)
+    # Raised by every deactivation: it is part of the session hash, so each session opened
+    # before stops at once and stays stopped after a reactivation (SPEC §11).
+    auth_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -184,6 +188,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return f"{self.full_name} <{self.email}>" if self.full_name else self.email
+
+    def _get_session_auth_hash(self, secret=None):
+        """Django's HMAC of the password hash, with `auth_epoch` mixed in once it has moved, so the
+        sessions opened before a deactivation never validate again (and those of users never
+        deactivated are untouched by this field's arrival)."""
+        if not self.auth_epoch:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "tenants.User.session_auth_hash", f"{self.password}|{self.auth_epoch}", secret=secret, algorithm="sha256"
+        ).hexdigest()
 
     @property
     def is_platform_admin(self) -> bool:

@@ -141,10 +141,17 @@ def user_change_role(*, user: User, role: str, actor: User | None = None) -> Use
 
 def user_set_active(*, user: User, is_active: bool, actor: User | None = None) -> User:
     """Deactivate or reactivate. A deactivated user cannot log in or receive points;
-    the wallet, budget and history stay."""
+    the wallet, budget and history stay. Deactivation also ends every session and API
+    token of the user at once, in the same transaction; a reactivation does not bring
+    them back (SPEC §11)."""
+    from identity.services import user_credentials_revoke
+
     if actor is not None and actor.pk == user.pk and not is_active:
         raise PermissionDeniedError("You cannot deactivate yourself.")
-    User.objects.filter(pk=user.pk).update(is_active=is_active)
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=is_active)
+        if not is_active:
+            user_credentials_revoke(user=user)
     user.is_active = is_active
     return user
 

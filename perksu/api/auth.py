@@ -3,7 +3,6 @@
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -11,21 +10,23 @@ from rest_framework.views import APIView
 
 from perksu.throttling import LoginThrottled, check_login_allowed
 
-from .authentication import token_expired
 from .schema import ERROR_RESPONSES
 
 
 class TokenRequestSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
 
 class TokenResponseSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
     token = serializers.CharField()
+    expires_at = serializers.DateTimeField()
 
 
 class ObtainTokenView(APIView):
-    """Returns the user's token, or a new one in place of an expired one (perksu/api/authentication.py)."""
+    """Issues a new token on each call (only its hash is stored, so an earlier one cannot be shown again)."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
@@ -37,10 +38,13 @@ class ObtainTokenView(APIView):
         auth=[],
         summary="Get an API token",
         description="Send it as `Authorization: Bearer <token>` (or `Token <token>`). A token is valid for "
-        "`API_TOKEN_TTL_HOURS` (default 7 days) from when it was issued; asking again returns the same token "
-        "until then, and a new one after.",
+        "`API_TOKEN_TTL_HOURS` (default 7 days) from when it was issued. Each call issues a new token; the "
+        "token is shown only in this answer (Perksu keeps only its hash). `name` labels it in "
+        "`GET /api/v1/auth/tokens/`, where it can be revoked.",
     )
     def post(self, request):
+        from identity.services import api_token_issue
+
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         check_login_allowed(request, data.validated_data["email"])  # 429 while locked out (perksu/throttling.py)
@@ -51,12 +55,19 @@ class ObtainTokenView(APIView):
             raise LoginThrottled(request.login_retry_after)  # the limit was reached by concurrent attempts
         if user is None or not user.is_active:
             raise AuthenticationFailed("The email or password is wrong, or the account is deactivated.")
-        token, _ = Token.objects.get_or_create(user=user)
-        if token_expired(token):
-            # Two logins at once: the second delete finds nothing, and get_or_create returns the first's new token.
-            Token.objects.filter(pk=token.pk).delete()
-            token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        if not password_login_allowed(user):
+            raise AuthenticationFailed(
+                "Your company requires single sign-on: passwords do not sign in to this account.",
+                code="password_login_disabled",
+            )
+        token, secret = api_token_issue(user=user, name=data.validated_data.get("name", ""))
+        return Response({"id": token.pk, "token": secret, "expires_at": token.expires_at})
 
     def get_authenticate_header(self, request):
         return "Bearer"
+
+
+def password_login_allowed(user) -> bool:
+    from identity.sso import password_login_allowed as allowed
+
+    return allowed(user)

@@ -1,24 +1,23 @@
 """Token authentication accepting both `Authorization: Bearer <token>` and `Token <token>`.
 
-A token lives `API_TOKEN_TTL` (settings; `API_TOKEN_TTL_HOURS`, default 7 days)
-from when it was issued; after that it is refused, and the token endpoint
-issues a new one in its place. A deactivated user's token stops working at once.
+Tokens are stored only as a hash (`identity.models.ApiToken`). A token lives
+`API_TOKEN_TTL` (settings; `API_TOKEN_TTL_HOURS`, default 7 days) from when it
+was issued; after that it is refused. A deactivated user's tokens are deleted by
+the deactivation, so they stop at once and a reactivation does not revive them.
 """
 
-from django.conf import settings
 from django.utils import timezone
-from rest_framework.authentication import TokenAuthentication, get_authorization_header
-from rest_framework.authtoken.models import Token
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 
 KEYWORDS = (b"bearer", b"token")
 
 
-def token_expired(token: Token) -> bool:
-    return token.created <= timezone.now() - settings.API_TOKEN_TTL
+def token_expired(token) -> bool:
+    return token.expires_at <= timezone.now()
 
 
-class BearerTokenAuthentication(TokenAuthentication):
+class BearerTokenAuthentication(BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
@@ -28,13 +27,22 @@ class BearerTokenAuthentication(TokenAuthentication):
         if len(parts) != 2:
             raise AuthenticationFailed("Invalid Authorization header: send `Bearer <token>`.")
         try:
-            token = parts[1].decode()
+            secret = parts[1].decode()
         except UnicodeError as exc:
             raise AuthenticationFailed("Invalid token.") from exc
-        return self.authenticate_credentials(token)
+        return self.authenticate_credentials(secret)
 
-    def authenticate_credentials(self, key):
-        user, token = super().authenticate_credentials(key)
+    def authenticate_credentials(self, secret: str):
+        from identity.services import api_token_authenticate  # the app that owns the tokens
+
+        token = api_token_authenticate(secret)
+        if token is None:
+            raise AuthenticationFailed("Invalid token.")
+        if not token.user.is_active:
+            raise AuthenticationFailed("User inactive or deleted.")
         if token_expired(token):
             raise AuthenticationFailed("This token has expired: get a new one from POST /api/v1/auth/token/.")
-        return user, token
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return self.keyword

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "events",
     "insights",
     "webhooks",
+    "identity",
     "perksu.apps.PerksuConfig",
 ]
 

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import pytest
 from rest_framework.test import APIClient
 
+from identity.services import api_token_issue, scim_token_create
 from points.models import LeadBudget
 from points.services import lead_delegate, tenant_allocate
 from points.tests.books import books
@@ -56,6 +57,16 @@ def world(platform_admin, tenant, manager, lead, employee, other_employee):
         recognition=award.recognitions[0],
         reward=reward,
         redemptions=redemptions,
+        api_tokens={
+            role: api_token_issue(user=user)[0]
+            for role, user in (
+                ("employee", employee),
+                ("lead", lead),
+                ("manager", manager),
+                ("platform", platform_admin),
+            )
+        },
+        scim_token=scim_token_create(tenant=tenant, name="Okta", actor=manager)[0],
     )
 
 
@@ -329,6 +340,37 @@ CASES = [
         MANAGER,
         ok=202,
     ),
+    # Credentials (identity/api.py).
+    Case("api tokens list", "get", f"{V1}/auth/tokens/", ROLES[1:]),
+    Case("api tokens list (tenant)", "get", f"{V1}/auth/tokens/?scope=tenant", MANAGER),
+    Case(
+        "api tokens revoke own",
+        "delete",
+        lambda w, r: f"{V1}/auth/tokens/{w.api_tokens.get(r, w.api_tokens['employee']).pk}/",
+        ROLES[1:],
+        ok=204,
+    ),
+    Case(
+        "scim tokens list",
+        "get",
+        lambda w, r: f"{V1}/integrations/scim-tokens/?tenant_id={w.tenant.pk}",
+        MANAGER_PLATFORM,
+    ),
+    Case(
+        "scim tokens create",
+        "post",
+        f"{V1}/integrations/scim-tokens/",
+        MANAGER_PLATFORM,
+        ok=201,
+        body=lambda w, r: {"name": "Entra", "tenant_id": str(w.tenant.pk)},
+    ),
+    Case(
+        "scim tokens revoke",
+        "delete",
+        lambda w, r: f"{V1}/integrations/scim-tokens/{w.scim_token.pk}/",
+        MANAGER_PLATFORM,
+        ok=204,
+    ),
 ]
 
 
@@ -403,6 +445,10 @@ class _Placeholder:
     def redemptions(self):
         return {"employee": SimpleNamespace(pk="{id}")}
 
+    @property
+    def api_tokens(self):
+        return {"employee": SimpleNamespace(pk="{id}")}
+
 
 _PLACEHOLDER = _Placeholder()
 
@@ -442,6 +488,8 @@ def tenant_b(platform_admin):
         recognition=award.recognitions[0],
         reward=reward,
         redemption=redemption,
+        api_token=api_token_issue(user=employee)[0],
+        scim_token=scim_token_create(tenant=other, name="B's Okta", actor=manager)[0],
     )
 
 
@@ -600,6 +648,20 @@ CROSS = [
         "get",
         lambda b, x: (f"{V1}/points/lead-budgets/{x}/", None),
         lambda b: b.budget.pk,
+    ),
+    Cross(
+        "api token revoke",
+        "manager",
+        "delete",
+        lambda b, x: (f"{V1}/auth/tokens/{x}/", None),
+        lambda b: b.api_token.pk,
+    ),
+    Cross(
+        "scim token revoke",
+        "manager",
+        "delete",
+        lambda b, x: (f"{V1}/integrations/scim-tokens/{x}/", None),
+        lambda b: b.scim_token.pk,
     ),
     # Filters with another tenant's ids: the same (empty) answer as a random id.
     Cross(

@@ -10,10 +10,11 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from points.tests.test_api import ALLOCATE, AWARD, DELEGATE, DISTRIBUTE, RECALL, STATS, clawback_path
+from identity.models import ApiToken
+from identity.services import api_token_issue
 from recognition.services import recognition_create
 from tenants.tests.factories import UserFactory
 
@@ -21,8 +22,12 @@ KEY_QUERIES = 4
 
 
 def token_client(user) -> APIClient:
+    """A client with a token in use: its `last_used_at` is fresh, so a request reads the token (1 query)
+    and does not write it (that happens at most every few minutes, `identity.services`)."""
+    token, secret = api_token_issue(user=user)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=token.created_at)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     return client
 
 

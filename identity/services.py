@@ -1,0 +1,123 @@
+"""Every write to credentials: API tokens, SCIM tokens, and the ending of a person's access.
+
+A secret is returned once, by the function that makes it, and never stored: the
+row keeps its SHA-256 and first characters (`identity.tokens`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from perksu.errors import DomainError, NotFoundError, PermissionDeniedError
+from tenants.models import Tenant, User
+
+from .models import ApiToken, ScimToken
+from .tokens import display_prefix, hash_secret, new_secret
+
+SCIM_SCHEME = "scim_"
+LAST_USED_GRANULARITY = timedelta(minutes=5)
+"""`last_used_at` is written at most this often per token, not on every request."""
+
+
+def api_token_issue(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """A new API token for an active user; returns the row and the secret (shown once).
+    The user's expired tokens are removed on the way, so they do not pile up."""
+    if not user.is_active:
+        raise PermissionDeniedError("This account is deactivated.")
+    secret = new_secret()
+    now = timezone.now()
+    with transaction.atomic():
+        ApiToken.objects.filter(user=user, expires_at__lte=now).delete()
+        token = ApiToken.objects.create(
+            tenant_id=user.tenant_id,
+            user=user,
+            name=(name or "").strip()[:100],
+            prefix=display_prefix(secret),
+            key_hash=hash_secret(secret),
+            created_at=now,
+            expires_at=now + settings.API_TOKEN_TTL,
+        )
+    return token, secret
+
+
+def api_token_authenticate(secret: str) -> ApiToken | None:
+    """The live token for this secret with its user, or None (unknown, revoked or expired)."""
+    token = ApiToken.objects.select_related("user").filter(key_hash=hash_secret(secret)).first()
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or token.last_used_at <= now - LAST_USED_GRANULARITY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def api_token_revoke(*, actor: User, token_id: object) -> None:
+    """Revoke one API token: one's own, or (a manager) any of the tenant's. Another tenant's id,
+    or a colleague's for a non-manager, answers like a missing id."""
+    tokens = ApiToken.objects.all()
+    if actor.is_manager:
+        tokens = tokens.filter(tenant_id=actor.tenant_id)
+    elif not actor.is_platform_admin:
+        tokens = tokens.filter(user=actor)
+    deleted, _ = _filter_by_id(tokens, token_id).delete()
+    if not deleted:
+        raise NotFoundError("Token not found.")
+
+
+def user_credentials_revoke(*, user: User) -> None:
+    """End every session and API token of a person at once (deactivation). The caller holds the
+    transaction. Sessions end because `auth_epoch` is part of their hash; tokens are deleted, so a
+    later reactivation brings neither back."""
+    User.objects.filter(pk=user.pk).update(auth_epoch=F("auth_epoch") + 1)
+    ApiToken.objects.filter(user_id=user.pk).delete()
+    user.refresh_from_db(fields=["auth_epoch"])
+
+
+def scim_token_create(*, tenant: Tenant, name: str, actor: User | None) -> tuple[ScimToken, str]:
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("Give the token a name, e.g. the identity provider it is for.", code="invalid", field="name")
+    if len(name) > 100:
+        raise DomainError("A token name has at most 100 characters.", code="invalid", field="name")
+    secret = new_secret(SCIM_SCHEME)
+    token = ScimToken.objects.create(
+        tenant=tenant,
+        name=name,
+        prefix=display_prefix(secret),
+        key_hash=hash_secret(secret),
+        created_by=actor,
+    )
+    return token, secret
+
+
+def scim_token_revoke(*, tenant_id: object, token_id: object) -> None:
+    deleted, _ = _filter_by_id(ScimToken.objects.filter(tenant_id=tenant_id), token_id).delete()
+    if not deleted:
+        raise NotFoundError("Token not found.")
+
+
+def scim_token_authenticate(secret: str) -> ScimToken | None:
+    """The SCIM token for this secret with its tenant, or None."""
+    token = ScimToken.objects.select_related("tenant").filter(key_hash=hash_secret(secret)).first()
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or token.last_used_at <= now - LAST_USED_GRANULARITY:
+        ScimToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def _filter_by_id(queryset, token_id: object):
+    import uuid
+
+    try:
+        return queryset.filter(pk=uuid.UUID(str(token_id)))
+    except ValueError:
+        return queryset.none()
