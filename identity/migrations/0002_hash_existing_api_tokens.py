@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("identity", "0001_initial"),
         ("authtoken", "0004_alter_tokenproxy_options"),
-        ("tenants", "0003_user_auth_epoch"),
+        ("tenants", "0004_user_auth_epoch"),
     ]
 
     operations = [migrations.RunPython(hash_tokens, drop_hashed_tokens)]

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0002_programme_settings"),
+        ("tenants", "0003_settings_change_log"),
     ]
 
     operations = [
