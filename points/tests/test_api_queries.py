@@ -12,9 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from points.tests.test_api import ALLOCATE, AWARD, DELEGATE, DISTRIBUTE, RECALL, STATS, clawback_path
 from identity.models import ApiToken
 from identity.services import api_token_issue
+from points.tests.test_api import ALLOCATE, AWARD, DELEGATE, DISTRIBUTE, RECALL, STATS, clawback_path
 from recognition.services import recognition_create
 from tenants.tests.factories import UserFactory
 
