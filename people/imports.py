@@ -414,7 +414,7 @@ def _in_cycles(edges: dict[Any, Any]) -> set[Any]:
 
 def _apply(plan: _Plan, actor: User | None) -> None:
     """Write the plan: one statement per table (inserts, then updates), inside the caller's transaction."""
-    from rest_framework.authtoken.models import Token
+    from identity.services import users_credentials_revoke
 
     tenant = plan.tenant
     if plan.new_teams:
@@ -453,7 +453,7 @@ def _apply(plan: _Plan, actor: User | None) -> None:
             upsert=True,
         )
     if plan.deactivated:
-        Token.objects.filter(user__in=[u.pk for u in plan.deactivated]).delete()
+        users_credentials_revoke(user_ids=[u.pk for u in plan.deactivated])  # every session and token ends
 
 
 def bulk_update(model, objs: list, columns: dict[str, str], *, upsert: bool = False) -> None:

@@ -212,9 +212,8 @@ def member_set_active(*, user: User, is_active: bool, actor: User | None) -> Use
 
     Deactivation stamps `deactivated_at` (the forfeit of the wallet counts from it) and
     revokes the member's API tokens; reactivation clears the stamp, so a member
-    reactivated before the forfeit keeps their points. Their tokens are not revived."""
-    from rest_framework.authtoken.models import Token
-
+    reactivated before the forfeit keeps their points. Their sessions and tokens end with
+    `tenants.services.user_set_active` and are not revived."""
     if user.tenant_id is None:
         raise DomainError("Only tenant members are deactivated here.", code="invalid")
     if actor is not None and actor.pk == user.pk and not is_active:
@@ -229,6 +228,4 @@ def member_set_active(*, user: User, is_active: bool, actor: User | None) -> Use
             profiles.filter(deactivated_at__isnull=True).update(
                 deactivated_at=timezone.now(), updated_at=timezone.now()
             )
-        if not is_active:
-            Token.objects.filter(user=user).delete()
     return user

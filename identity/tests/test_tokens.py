@@ -192,3 +192,22 @@ def test_member_without_token_rows_is_unaffected_by_other_revocations(tenant, pa
     user_set_active(user=people[0], is_active=False)
     assert bearer(secrets[0]).get("/api/v1/recognitions/").status_code == 401
     assert bearer(secrets[1]).get("/api/v1/recognitions/").status_code == 200
+
+
+def test_a_csv_import_that_deactivates_ends_sessions_and_tokens_for_good(manager, employee, password):
+    from people.imports import members_import
+
+    secret = login(employee, password)
+    browser = Client()
+    assert browser.login(username=employee.email, password=password)
+
+    def run(text):
+        result = members_import(tenant=manager.tenant, actor=manager, data=text.encode(), dry_run=False).as_dict()
+        assert not result["errors"], result
+
+    run(f"email,active\n{employee.email},false\n")
+    assert bearer(secret).get("/api/v1/recognitions/").status_code == 401
+    assert browser.get("/wallet/").status_code == 302
+    run(f"email,active\n{employee.email},true\n")
+    assert bearer(secret).get("/api/v1/recognitions/").status_code == 401
+    assert browser.get("/wallet/").status_code == 302
