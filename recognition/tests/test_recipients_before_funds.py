@@ -110,3 +110,12 @@ def test_recognize_page_refuses_another_tenants_member_as_a_form_error(client, b
     assert response.status_code == 400
     assert "Insufficient" not in response.content.decode()
     assert nothing_moved()
+
+
+@pytest.mark.parametrize("points", [1, 10_000], ids=["within-allowance", "over-allowance"])
+def test_an_employee_gets_404_for_another_tenants_member_whatever_the_allowance(employee, outsider, points):
+    response = client_for(employee).post(
+        "/api/v1/recognitions/", {"to_user_id": str(outsider.pk), "points": points, "message": "x"}, format="json"
+    )
+    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert nothing_moved()
