@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", console.urls),
     path("healthz", healthz, name="healthz"),
     path("api/", include("perksu.api.urls")),
+    path("scim/v2/", include("identity.scim")),
     # Pages for managers, leads and employees (SPEC §7).
     path("", include("points.urls")),
     path("", include("recognition.urls")),

@@ -1,0 +1,682 @@
+"""SCIM 2.0 (RFC 7643/7644) at `/scim/v2/`: Users are a tenant's members, Groups its teams.
+
+Authorised by a tenant's SCIM token (`Authorization: Bearer scim_…`, identity.ScimToken):
+every read and write is scoped to that tenant, and another tenant's id answers 404
+exactly like a missing one. Writes go through the people and tenants services.
+
+Mapping. `userName` is the e-mail; `name.givenName` + `name.familyName` (or
+`name.formatted`, or `displayName`) make `full_name`; `title` is the profile's title;
+`active` is `is_active` (deactivation ends sessions and tokens, SPEC §11). Members
+created here are employees with no password: they sign in with single sign-on or set
+one through "Forgot password". A group's members are the members whose profile team is
+that team; a person is in at most one team, so adding them to a group moves them.
+`DELETE /Users/{id}` deactivates (money history is never deleted). `externalId` is
+accepted and ignored. Lists page with SCIM's `startIndex`/`count` (the protocol's
+offsets; `count` at most 200), ordered by creation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import re_path
+from django.views.decorators.csrf import csrf_exempt
+
+from people import services as people
+from people.models import Profile, Team
+from perksu.errors import DomainError
+from tenants.models import Role, Tenant, User
+
+from .services import scim_token_authenticate
+
+CONTENT_TYPE = "application/scim+json"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+MAX_COUNT = 200
+DEFAULT_COUNT = 100
+
+
+class ScimError(Exception):
+    def __init__(self, status: int, detail: str, scim_type: str | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.scim_type = status, detail, scim_type
+
+
+def scim_response(body: dict | None, status: int = 200, **headers: str) -> HttpResponse:
+    if body is None:
+        response = HttpResponse(status=status)
+    else:
+        response = JsonResponse(body, status=status, content_type=CONTENT_TYPE)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def error_response(error: ScimError) -> HttpResponse:
+    body = {"schemas": [ERROR_SCHEMA], "status": str(error.status), "detail": error.detail}
+    if error.scim_type:
+        body["scimType"] = error.scim_type
+    response = scim_response(body, error.status)
+    if error.status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="SCIM"'
+    return response
+
+
+def scim_view(view: Callable) -> Callable:
+    """Authenticate the tenant's SCIM token, parse the JSON body, and turn every refusal into
+    SCIM's error format."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            parts = request.headers.get("Authorization", "").split()
+            if len(parts) != 2 or parts[0].lower() != "bearer":
+                raise ScimError(401, "Send the tenant's SCIM token as `Authorization: Bearer <token>`.")
+            token = scim_token_authenticate(parts[1])
+            if token is None:
+                raise ScimError(401, "Invalid or revoked SCIM token.")
+            body: Any = None
+            if request.method in ("POST", "PUT", "PATCH"):
+                try:
+                    body = json.loads(request.body or b"{}")
+                except (ValueError, UnicodeDecodeError) as exc:
+                    raise ScimError(400, "The body is not valid JSON.", "invalidSyntax") from exc
+                if not isinstance(body, dict):
+                    raise ScimError(400, "The body must be a JSON object.", "invalidSyntax")
+            return view(request, token.tenant, body, *args, **kwargs)
+        except ScimError as error:
+            return error_response(error)
+        except DomainError as exc:
+            status = exc.status_code if exc.status_code in (403, 404) else 400
+            scim_type = "uniqueness" if exc.code in ("duplicate_email", "duplicate_team") else "invalidValue"
+            if scim_type == "uniqueness":
+                status = 409
+            return error_response(ScimError(status, exc.message, None if status in (403, 404) else scim_type))
+
+    return wrapped
+
+
+def _methods(request: HttpRequest, **handlers: Callable[[], HttpResponse]) -> HttpResponse:
+    handler = handlers.get(request.method)
+    if handler is None:
+        raise ScimError(405, f"{request.method} is not supported here.")
+    return handler()
+
+
+def _location(request: HttpRequest, kind: str, pk: Any) -> str:
+    return request.build_absolute_uri(f"/scim/v2/{kind}/{pk}")
+
+
+# --- filters and paging ------------------------------------------------------------------------------------------
+
+_FILTER = re.compile(r'^\s*([A-Za-z][\w.:\[\]" ]*?)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
+
+
+def parse_filter(text: str, attributes: dict[str, str]) -> tuple[str, str] | None:
+    """`attr eq "value"` → (model lookup, value); the only operator identity providers send to look
+    a resource up. Anything else is refused with `invalidFilter`."""
+    if not text:
+        return None
+    match = _FILTER.match(text)
+    if not match:
+        raise ScimError(400, f'Unsupported filter {text!r}: use `attribute eq "value"`.', "invalidFilter")
+    attribute = match.group(1).strip().lower().replace(" ", "")
+    lookup = attributes.get(attribute)
+    if lookup is None:
+        raise ScimError(400, f"Filtering on {match.group(1).strip()!r} is not supported.", "invalidFilter")
+    return lookup, match.group(2).replace('\\"', '"').replace("\\\\", "\\")
+
+
+def page(request: HttpRequest, queryset, render: Callable[[Any], dict]) -> HttpResponse:
+    def number(name: str, default: int) -> int:
+        raw = request.GET.get(name)
+        if raw in (None, ""):
+            return default
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ScimError(400, f"`{name}` must be an integer.", "invalidValue") from exc
+
+    start = max(number("startIndex", 1), 1)
+    count = min(max(number("count", DEFAULT_COUNT), 0), MAX_COUNT)
+    total = queryset.count()
+    rows = list(queryset[start - 1 : start - 1 + count]) if count else []
+    return scim_response(
+        {
+            "schemas": [LIST_SCHEMA],
+            "totalResults": total,
+            "startIndex": start,
+            "itemsPerPage": len(rows),
+            "Resources": [render(row) for row in rows],
+        }
+    )
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+# --- Users -------------------------------------------------------------------------------------------------------
+
+USER_FILTERS = {
+    "username": "email__iexact",
+    "emails.value": "email__iexact",
+    'emails[typeeq"work"].value': "email__iexact",
+    "id": "pk",
+}
+
+
+def _members(tenant: Tenant):
+    return User.objects.filter(tenant=tenant).select_related("profile").order_by("date_joined", "id")
+
+
+def _member(tenant: Tenant, user_id: str) -> User:
+    pk = _uuid(user_id)
+    user = _members(tenant).filter(pk=pk).first() if pk else None
+    if user is None:
+        raise ScimError(404, f"User {user_id} not found.")
+    return user
+
+
+def render_user(request: HttpRequest, user: User) -> dict:
+    given, _, family = (user.full_name or "").partition(" ")
+    profile = getattr(user, "profile", None)
+    body = {
+        "schemas": [USER_SCHEMA],
+        "id": str(user.pk),
+        "userName": user.email,
+        "name": {"formatted": user.full_name, "givenName": given, "familyName": family},
+        "displayName": user.full_name,
+        "active": user.is_active,
+        "emails": [{"value": user.email, "type": "work", "primary": True}],
+        "meta": {
+            "resourceType": "User",
+            "created": user.date_joined.isoformat(),
+            "lastModified": (profile.updated_at if profile else user.date_joined).isoformat(),
+            "location": _location(request, "Users", user.pk),
+        },
+    }
+    if profile is not None and profile.title:
+        body["title"] = profile.title
+    return body
+
+
+def _as_bool(value: Any) -> bool:
+    """Entra sends `"False"`/`"True"` strings for `active`; Okta sends booleans."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ScimError(400, f"`active` must be true or false, not {value!r}.", "invalidValue")
+
+
+def _full_name(name: Any, display_name: Any, fallback: str) -> str:
+    if isinstance(name, dict):
+        formatted = (name.get("formatted") or "").strip()
+        joined = " ".join(
+            p for p in ((name.get("givenName") or "").strip(), (name.get("familyName") or "").strip()) if p
+        )
+        if joined or formatted:
+            return joined or formatted
+    if isinstance(display_name, str) and display_name.strip():
+        return display_name.strip()
+    return fallback
+
+
+def _user_name(body: dict) -> str:
+    user_name = body.get("userName")
+    if not isinstance(user_name, str) or not user_name.strip():
+        raise ScimError(400, "`userName` (the e-mail address) is required.", "invalidValue")
+    return user_name.strip().lower()
+
+
+@scim_view
+def users(request: HttpRequest, tenant: Tenant, body: Any) -> HttpResponse:
+    def list_() -> HttpResponse:
+        queryset = _members(tenant)
+        criterion = parse_filter(request.GET.get("filter", ""), USER_FILTERS)
+        if criterion:
+            lookup, value = criterion
+            if lookup == "pk":
+                value = _uuid(value)
+                queryset = queryset.filter(pk=value) if value else queryset.none()
+            else:
+                queryset = queryset.filter(**{lookup: value})
+        return page(request, queryset, lambda user: render_user(request, user))
+
+    def create() -> HttpResponse:
+        email = _user_name(body)
+        if User.objects.filter(email__iexact=email).exists():
+            raise ScimError(409, f"A user with userName {email} already exists.", "uniqueness")
+        active = _as_bool(body.get("active", True))
+        title = body.get("title")
+        with transaction.atomic():
+            user = people.member_invite(
+                tenant=tenant,
+                email=email,
+                full_name=_full_name(body.get("name"), body.get("displayName"), email.split("@")[0]),
+                role=Role.EMPLOYEE,
+                actor=None,
+                send_invitation=False,
+                **({"title": title} if isinstance(title, str) and title.strip() else {}),
+            )
+            if not active:
+                people.member_set_active(user=user, is_active=False, actor=None)
+        user = _member(tenant, str(user.pk))
+        return scim_response(render_user(request, user), 201, Location=_location(request, "Users", user.pk))
+
+    return _methods(request, GET=list_, POST=create)
+
+
+@scim_view
+def user_detail(request: HttpRequest, tenant: Tenant, body: Any, user_id: str) -> HttpResponse:
+    user = _member(tenant, user_id)
+
+    def read() -> HttpResponse:
+        return scim_response(render_user(request, user))
+
+    def replace() -> HttpResponse:
+        changes = {
+            "email": _user_name(body),
+            "full_name": _full_name(body.get("name"), body.get("displayName"), user.full_name),
+            "title": body.get("title") if isinstance(body.get("title"), str) else "",
+        }
+        if "active" in body:
+            changes["active"] = _as_bool(body["active"])
+        _apply_user(user, changes)
+        return scim_response(render_user(request, _member(tenant, user_id)))
+
+    def patch() -> HttpResponse:
+        changes: dict[str, Any] = {}
+        for op, path_, value in _operations(body):
+            if op == "remove":
+                if path_ == "title":
+                    changes["title"] = ""
+                    continue
+                raise ScimError(400, f"Cannot remove {path_!r} from a user.", "mutability")
+            items = value.items() if path_ is None and isinstance(value, dict) else [(path_, value)]
+            for attribute, item in items:
+                _user_change(changes, (attribute or "").strip(), item, user)
+        _apply_user(user, changes)
+        return scim_response(render_user(request, _member(tenant, user_id)))
+
+    def delete() -> HttpResponse:
+        if user.is_active:
+            people.member_set_active(user=user, is_active=False, actor=None)
+        return scim_response(None, 204)
+
+    return _methods(request, GET=read, PUT=replace, PATCH=patch, DELETE=delete)
+
+
+def _user_change(changes: dict, attribute: str, value: Any, user: User) -> None:
+    key = attribute.lower()
+    given, _, family = (changes.get("full_name") or user.full_name or "").partition(" ")
+    if key == "active":
+        changes["active"] = _as_bool(value)
+    elif key in ("username", "emails", 'emails[typeeq"work"].value', 'emails[type eq "work"].value'):
+        if key == "emails":
+            value = next((e.get("value") for e in value or [] if isinstance(e, dict) and e.get("value")), None)
+        if isinstance(value, str) and value.strip():
+            changes["email"] = value.strip().lower()
+    elif key == "displayname" or key == "name.formatted":
+        changes["full_name"] = str(value or "").strip() or user.full_name
+    elif key == "name":
+        changes["full_name"] = _full_name(value, None, user.full_name)
+    elif key == "name.givenname":
+        changes["full_name"] = " ".join(p for p in (str(value or "").strip(), family) if p)
+    elif key == "name.familyname":
+        changes["full_name"] = " ".join(p for p in (given, str(value or "").strip()) if p)
+    elif key == "title":
+        changes["title"] = str(value or "").strip()
+    # Anything else (externalId, the enterprise extension, phone numbers…) is accepted and not kept.
+
+
+def _apply_user(user: User, changes: dict) -> None:
+    """Write a user's SCIM changes in one transaction: identity fields, title, then activity."""
+    with transaction.atomic():
+        fields = {}
+        email = changes.get("email")
+        if email and email != user.email:
+            if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+                raise ScimError(409, f"A user with userName {email} already exists.", "uniqueness")
+            fields["email"] = email
+        if changes.get("full_name") and changes["full_name"] != user.full_name:
+            fields["full_name"] = changes["full_name"][:200]
+        if fields:
+            User.objects.filter(pk=user.pk).update(**fields)
+        if "title" in changes:
+            people.profile_update(user=user, actor=None, title=changes["title"])
+        if "active" in changes and changes["active"] != user.is_active:
+            people.member_set_active(user=user, is_active=changes["active"], actor=None)
+
+
+def _operations(body: dict):
+    operations = body.get("Operations")
+    if not isinstance(operations, list) or not operations:
+        raise ScimError(400, "A PATCH needs `Operations`.", "invalidSyntax")
+    for operation in operations:
+        if not isinstance(operation, dict):
+            raise ScimError(400, "Each operation is an object.", "invalidSyntax")
+        op = str(operation.get("op", "")).lower()
+        if op not in ("add", "replace", "remove"):
+            raise ScimError(400, f"Unknown op {operation.get('op')!r}.", "invalidSyntax")
+        path_ = operation.get("path")
+        yield op, (str(path_) if path_ is not None else None), operation.get("value")
+
+
+# --- Groups (teams) ----------------------------------------------------------------------------------------------
+
+GROUP_FILTERS = {"displayname": "name", "id": "pk"}
+
+
+def _teams(tenant: Tenant):
+    return Team.objects.filter(tenant=tenant).order_by("created_at", "id")
+
+
+def _team(tenant: Tenant, team_id: str) -> Team:
+    pk = _uuid(team_id)
+    team = _teams(tenant).filter(pk=pk).first() if pk else None
+    if team is None:
+        raise ScimError(404, f"Group {team_id} not found.")
+    return team
+
+
+def render_group(request: HttpRequest, team: Team, *, members: bool = True) -> dict:
+    body = {
+        "schemas": [GROUP_SCHEMA],
+        "id": str(team.pk),
+        "displayName": team.name,
+        "meta": {
+            "resourceType": "Group",
+            "created": team.created_at.isoformat(),
+            "location": _location(request, "Groups", team.pk),
+        },
+    }
+    if members:
+        people_in_team = (
+            Profile.objects.filter(tenant_id=team.tenant_id, team=team)
+            .select_related("user")
+            .order_by("user__date_joined", "user_id")
+        )
+        body["members"] = [
+            {"value": str(p.user_id), "display": p.user.full_name, "$ref": _location(request, "Users", p.user_id)}
+            for p in people_in_team
+        ]
+    return body
+
+
+def _member_ids(tenant: Tenant, value: Any) -> list[User]:
+    """The members a `members` value names; an id outside the tenant is refused like a missing one."""
+    items = value if isinstance(value, list) else [value]
+    ids = []
+    for item in items:
+        raw = item.get("value") if isinstance(item, dict) else item
+        pk = _uuid(raw)
+        if pk is None:
+            raise ScimError(400, f"Unknown member {raw!r}.", "invalidValue")
+        ids.append(pk)
+    found = {u.pk: u for u in User.objects.filter(tenant=tenant, pk__in=ids)}
+    missing = [str(pk) for pk in ids if pk not in found]
+    if missing:
+        raise ScimError(400, f"Unknown member {missing[0]}.", "invalidValue")
+    return [found[pk] for pk in ids]
+
+
+def _set_team(users: list[User], team: Team | None, *, only_from: Team | None = None) -> None:
+    for user in users:
+        if only_from is not None and not Profile.objects.filter(user=user, team=only_from).exists():
+            continue
+        people.profile_update(user=user, actor=None, team=team)
+
+
+_MEMBER_PATH = re.compile(r'^members\[\s*value\s+eq\s+"([^"]+)"\s*\]$', re.IGNORECASE)
+
+
+@scim_view
+def groups(request: HttpRequest, tenant: Tenant, body: Any) -> HttpResponse:
+    with_members = "members" not in request.GET.get("excludedAttributes", "").lower()
+
+    def list_() -> HttpResponse:
+        queryset = _teams(tenant)
+        criterion = parse_filter(request.GET.get("filter", ""), GROUP_FILTERS)
+        if criterion:
+            lookup, value = criterion
+            if lookup == "pk":
+                value = _uuid(value)
+                queryset = queryset.filter(pk=value) if value else queryset.none()
+            else:
+                queryset = queryset.filter(name=value)
+        return page(request, queryset, lambda team: render_group(request, team, members=with_members))
+
+    def create() -> HttpResponse:
+        name = body.get("displayName")
+        if not isinstance(name, str) or not name.strip():
+            raise ScimError(400, "`displayName` is required.", "invalidValue")
+        with transaction.atomic():
+            team = people.team_create(tenant=tenant, name=name)
+            _set_team(_member_ids(tenant, body.get("members") or []), team)
+        return scim_response(render_group(request, team), 201, Location=_location(request, "Groups", team.pk))
+
+    return _methods(request, GET=list_, POST=create)
+
+
+@scim_view
+def group_detail(request: HttpRequest, tenant: Tenant, body: Any, group_id: str) -> HttpResponse:
+    team = _team(tenant, group_id)
+    with_members = "members" not in request.GET.get("excludedAttributes", "").lower()
+
+    def read() -> HttpResponse:
+        return scim_response(render_group(request, team, members=with_members))
+
+    def replace() -> HttpResponse:
+        with transaction.atomic():
+            if isinstance(body.get("displayName"), str) and body["displayName"].strip() != team.name:
+                people.team_update(team=team, name=body["displayName"])
+            wanted = _member_ids(tenant, body.get("members") or [])
+            current = list(User.objects.filter(tenant=tenant, profile__team=team))
+            _set_team([u for u in current if u.pk not in {w.pk for w in wanted}], None)
+            _set_team(wanted, team)
+        return scim_response(render_group(request, team))
+
+    def patch() -> HttpResponse:
+        with transaction.atomic():
+            for op, path_, value in _operations(body):
+                key = (path_ or "").strip()
+                single = _MEMBER_PATH.match(key)
+                if key.lower() == "displayname" or (not key and isinstance(value, dict)):
+                    name = value.get("displayName") if isinstance(value, dict) else value
+                    if op != "remove" and isinstance(name, str) and name.strip() and name.strip() != team.name:
+                        people.team_update(team=team, name=name)
+                    if not key and isinstance(value, dict) and "members" in value:
+                        _group_members(tenant, team, op, value["members"])
+                elif key.lower() == "members":
+                    _group_members(tenant, team, op, value)
+                elif single and op == "remove":
+                    _set_team(_member_ids(tenant, [single.group(1)]), None, only_from=team)
+                elif key.lower() in ("externalid",):
+                    continue
+                else:
+                    raise ScimError(400, f"Unsupported path {path_!r}.", "invalidPath")
+        team.refresh_from_db()
+        return scim_response(render_group(request, team, members=with_members))
+
+    def delete() -> HttpResponse:
+        people.team_delete(team=team)
+        return scim_response(None, 204)
+
+    return _methods(request, GET=read, PUT=replace, PATCH=patch, DELETE=delete)
+
+
+def _group_members(tenant: Tenant, team: Team, op: str, value: Any) -> None:
+    if op == "add":
+        _set_team(_member_ids(tenant, value or []), team)
+    elif op == "remove":
+        if value in (None, []):  # remove every member
+            _set_team(list(User.objects.filter(tenant=tenant, profile__team=team)), None)
+        else:
+            _set_team(_member_ids(tenant, value), None, only_from=team)
+    else:  # replace
+        wanted = _member_ids(tenant, value or [])
+        current = list(User.objects.filter(tenant=tenant, profile__team=team))
+        _set_team([u for u in current if u.pk not in {w.pk for w in wanted}], None)
+        _set_team(wanted, team)
+
+
+# --- discovery ---------------------------------------------------------------------------------------------------
+
+
+@scim_view
+def service_provider_config(request: HttpRequest, tenant: Tenant, body: Any) -> HttpResponse:
+    return scim_response(
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "documentationUri": request.build_absolute_uri("/api/docs/"),
+            "patch": {"supported": True},
+            "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+            "filter": {"supported": True, "maxResults": MAX_COUNT},
+            "changePassword": {"supported": False},
+            "sort": {"supported": False},
+            "etag": {"supported": False},
+            "authenticationSchemes": [
+                {
+                    "type": "oauthbearertoken",
+                    "name": "OAuth Bearer Token",
+                    "description": "A tenant's SCIM token, created on /manage/integrations/.",
+                    "primary": True,
+                }
+            ],
+            "meta": {"resourceType": "ServiceProviderConfig"},
+        }
+    )
+
+
+RESOURCE_TYPES = [
+    {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "User",
+        "name": "User",
+        "endpoint": "/Users",
+        "schema": USER_SCHEMA,
+        "meta": {"resourceType": "ResourceType"},
+    },
+    {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "schema": GROUP_SCHEMA,
+        "meta": {"resourceType": "ResourceType"},
+    },
+]
+
+
+def _attribute(name: str, type_: str = "string", **extra: Any) -> dict:
+    return {
+        "name": name,
+        "type": type_,
+        "multiValued": False,
+        "required": False,
+        "caseExact": False,
+        "mutability": "readWrite",
+        "returned": "default",
+        "uniqueness": "none",
+        **extra,
+    }
+
+
+SCHEMAS = [
+    {
+        "id": USER_SCHEMA,
+        "name": "User",
+        "description": "A tenant member.",
+        "attributes": [
+            _attribute("userName", required=True, uniqueness="server", description="The e-mail address."),
+            _attribute(
+                "name",
+                "complex",
+                subAttributes=[_attribute("formatted"), _attribute("givenName"), _attribute("familyName")],
+            ),
+            _attribute("displayName"),
+            _attribute("title"),
+            _attribute("active", "boolean"),
+            _attribute("emails", "complex", multiValued=True, subAttributes=[_attribute("value"), _attribute("type")]),
+        ],
+        "meta": {"resourceType": "Schema", "location": f"/scim/v2/Schemas/{USER_SCHEMA}"},
+    },
+    {
+        "id": GROUP_SCHEMA,
+        "name": "Group",
+        "description": "A tenant's team.",
+        "attributes": [
+            _attribute("displayName", required=True, uniqueness="server"),
+            _attribute(
+                "members", "complex", multiValued=True, subAttributes=[_attribute("value"), _attribute("display")]
+            ),
+        ],
+        "meta": {"resourceType": "Schema", "location": f"/scim/v2/Schemas/{GROUP_SCHEMA}"},
+    },
+]
+
+
+def _listing(items: list[dict]) -> dict:
+    return {
+        "schemas": [LIST_SCHEMA],
+        "totalResults": len(items),
+        "startIndex": 1,
+        "itemsPerPage": len(items),
+        "Resources": items,
+    }
+
+
+@scim_view
+def resource_types(request: HttpRequest, tenant: Tenant, body: Any, name: str | None = None) -> HttpResponse:
+    if name is None:
+        return scim_response(_listing(RESOURCE_TYPES))
+    found = next((r for r in RESOURCE_TYPES if r["id"] == name), None)
+    if found is None:
+        raise ScimError(404, f"Resource type {name} not found.")
+    return scim_response(found)
+
+
+@scim_view
+def schemas(request: HttpRequest, tenant: Tenant, body: Any, schema_id: str | None = None) -> HttpResponse:
+    if schema_id is None:
+        return scim_response(_listing(SCHEMAS))
+    found = next((s for s in SCHEMAS if s["id"] == schema_id), None)
+    if found is None:
+        raise ScimError(404, f"Schema {schema_id} not found.")
+    return scim_response(found)
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    return error_response(ScimError(404, "No such SCIM endpoint."))
+
+
+urlpatterns = [
+    re_path(r"^ServiceProviderConfig/?$", service_provider_config),
+    re_path(r"^ResourceTypes/?$", resource_types),
+    re_path(r"^ResourceTypes/(?P<name>[^/]+)/?$", resource_types),
+    re_path(r"^Schemas/?$", schemas),
+    re_path(r"^Schemas/(?P<schema_id>[^/]+)/?$", schemas),
+    re_path(r"^Users/?$", users),
+    re_path(r"^Users/(?P<user_id>[^/]+)/?$", user_detail),
+    re_path(r"^Groups/?$", groups),
+    re_path(r"^Groups/(?P<group_id>[^/]+)/?$", group_detail),
+    re_path(r"^(?P<rest>.*)$", not_found),
+]
