@@ -16,7 +16,7 @@ from django.utils import timezone
 from perksu.errors import DomainError, NotFoundError, PermissionDeniedError
 from tenants.models import Tenant, User
 
-from .models import ApiToken, ScimToken
+from .models import ApiToken, ScimToken, SsoConfig
 from .tokens import display_prefix, hash_secret, new_secret
 
 SCIM_SCHEME = "scim_"
@@ -128,3 +128,51 @@ def _filter_by_id(queryset, token_id: object):
         return queryset.filter(pk=uuid.UUID(str(token_id)))
     except ValueError:
         return queryset.none()
+
+
+def sso_config_save(
+    *,
+    tenant: Tenant,
+    issuer: str,
+    client_id: str,
+    allowed_domains: str,
+    client_secret: str | None = None,
+    client_secret_env: str | None = None,
+    enabled: bool = True,
+    jit_enabled: bool = False,
+    password_login_enabled: bool = True,
+) -> SsoConfig:
+    """Create or change a tenant's OpenID Connect sign-in. A new `client_secret` is stored
+    encrypted and never shown again; None keeps the stored one. An issuer must be https
+    (http only for 127.0.0.1/localhost, for local providers)."""
+    from urllib.parse import urlparse
+
+    from .oidc import encrypt_secret
+
+    issuer = (issuer or "").strip().rstrip("/")
+    parsed = urlparse(issuer)
+    local = parsed.hostname in ("127.0.0.1", "localhost")
+    if parsed.scheme != "https" and not (parsed.scheme == "http" and local):
+        raise DomainError("The issuer must be an https:// URL.", code="invalid", field="issuer")
+    client_id = (client_id or "").strip()
+    if not client_id:
+        raise DomainError("The client id is required.", code="invalid", field="client_id")
+    domains = sorted({d.strip().lower().lstrip("@") for d in (allowed_domains or "").replace(",", " ").split() if d})
+    if not domains or any("." not in d or "/" in d for d in domains):
+        raise DomainError("List the e-mail domains, e.g. triton.com.", code="invalid", field="allowed_domains")
+    if not enabled and not password_login_enabled:
+        password_login_enabled = True  # nobody could sign in otherwise
+    with transaction.atomic():
+        config = SsoConfig.objects.select_for_update().filter(tenant=tenant).first() or SsoConfig(tenant=tenant)
+        config.issuer, config.client_id, config.allowed_domains = issuer, client_id, " ".join(domains)
+        config.enabled, config.jit_enabled, config.password_login_enabled = enabled, jit_enabled, password_login_enabled
+        if client_secret_env is not None:
+            config.client_secret_env = client_secret_env.strip()
+        if client_secret:
+            config.client_secret_encrypted = encrypt_secret(client_secret)
+            config.client_secret_env = ""
+        if enabled and not config.has_secret:
+            raise DomainError("The client secret is required.", code="invalid", field="client_secret")
+        config.updated_at = timezone.now()
+        config.save()
+    return config

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("recognition.urls")),
     path("", include("wallets.urls")),
     path("", include("tenants.urls")),
+    path("", include("identity.urls")),
     path("", include("events.urls")),
     path("", include("insights.urls")),
 ]

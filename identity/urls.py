@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "identity"
+
+urlpatterns = [
+    path("accounts/sso/continue/", views.sso_redirect, name="sso_redirect"),
+    path("accounts/sso/callback/", views.sso_callback, name="sso_callback"),
+]
