@@ -282,8 +282,24 @@ def measure(run, tenant, manager, lead, admin, department) -> list[dict]:
     return results
 
 
-def phase_insights(run, *, scale: float = 1.0):
+def existing():
+    """The insights tenant a previous run built (for `--insights-reuse`)."""
+    from bench.fixtures import platform_admin
+    from people.models import Team
+    from tenants.models import Role, Tenant, User
+
+    tenant = Tenant.objects.get(slug="insights")
+    manager = User.objects.get(tenant=tenant, role=Role.TENANT_MANAGER)
+    lead = User.objects.get(email="lead@insights.bench.test")
+    return tenant, manager, lead, platform_admin(), Team.objects.get(tenant=tenant, name="Department 1")
+
+
+def phase_insights(run, *, scale: float = 1.0, reuse: bool = False):
     members, recognitions, ledger_rows = (int(n * scale) for n in (MEMBERS, RECOGNITIONS, LEDGER_ROWS))
+    if reuse:
+        import django
+
+        django.setup()
     from django.conf import settings
 
     from recognition.models import Recognition
@@ -294,9 +310,12 @@ def phase_insights(run, *, scale: float = 1.0):
         f"{ledger_rows:,} ledger rows …"
     )
     t0 = time.perf_counter()
-    tenant, manager, lead, admin, department = build(
-        run, members=members, recognitions=recognitions, ledger_rows=ledger_rows
-    )
+    if reuse:
+        tenant, manager, lead, admin, department = existing()
+    else:
+        tenant, manager, lead, admin, department = build(
+            run, members=members, recognitions=recognitions, ledger_rows=ledger_rows
+        )
     run.timings.append(("insights build", time.perf_counter() - t0))
     counts = {
         "recognitions": Recognition.objects.filter(tenant_id=tenant.pk).count(),

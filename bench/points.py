@@ -479,6 +479,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--insights-only", action="store_true", help="only the migrations and the insights phase")
     parser.add_argument("--database", default=BENCH_DB, help=f"the bench database (default {BENCH_DB})")
     parser.add_argument(
+        "--insights-reuse", action="store_true", help="with --insights-only: time the tenant a previous run built"
+    )
+    parser.add_argument(
         "--insights-scale", type=float, default=1.0, help="scale the insights tenant (0.01 for a trial of the SQL)"
     )
     args = parser.parse_args(argv)
@@ -503,8 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.insights_only:
         from bench.insights import phase_insights
 
-        phase_migrate(run, server)
-        phase_insights(run, scale=args.insights_scale)
+        if not args.insights_reuse:
+            phase_migrate(run, server)
+        phase_insights(run, scale=args.insights_scale, reuse=args.insights_reuse)
         run.timings.append(("total", time.perf_counter() - started))
         print(json.dumps(run.figures["insights"], indent=1))
         print(json.dumps({k: run.figures.get(k) for k in JSON_KEYS if k.startswith("insights")}))

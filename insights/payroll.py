@@ -20,11 +20,15 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from uuid import UUID
 
+from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
-from wallets.models import WalletLedger
+from people.models import Profile, Team
+from tenants.models import User
+from wallets.models import Wallet, WalletLedger
 
 from .csvexport import Echo, cell
 from .periods import Period
@@ -73,16 +77,19 @@ class PayrollLine:
 
 
 def payroll_lines(scope: Scope, period: Period) -> Iterator[PayrollLine]:
-    """One line per member with a movement in the period, by name then id; one statement."""
+    """One line per member with a movement in the period, by name then id; one statement.
+
+    The period's ledger rows are summed per wallet first (an index-only scan of the covering
+    index, no join per row), then the at most one-per-member sums are joined to the member,
+    profile and team; the rows are fetched through a server-side cursor in chunks.
+    """
     credit, debit = Q(entry_type=Entry.CREDIT), Q(entry_type=Entry.DEBIT)
     known_debits = Q(source__in=[LedgerSource.REDEMPTION])
     qs = WalletLedger.objects.filter(tenant_id=scope.tenant_id, created_at__gte=period.start, created_at__lt=period.end)
     if not scope.is_whole_tenant:
-        qs = qs.filter(wallet__user_id__in=scope.member_ids())
-    rows = (
-        qs.values(
-            "wallet__user_id", "wallet__user__email", "wallet__user__full_name", "wallet__user__profile__team__name"
-        )
+        qs = qs.filter(wallet_id__in=Wallet.objects.filter(user_id__in=scope.member_ids()).values("pk"))
+    sums = (
+        qs.values("wallet_id")
         .annotate(
             received_recognition=Coalesce(Sum("amount", filter=Q(source=LedgerSource.RECOGNITION)), 0),
             received_adjustment=Coalesce(Sum("amount", filter=credit & Q(source=LedgerSource.ADJUSTMENT)), 0),
@@ -91,21 +98,28 @@ def payroll_lines(scope: Scope, period: Period) -> Iterator[PayrollLine]:
             refunded_points=Coalesce(Sum("amount", filter=Q(source=LedgerSource.REFUND)), 0),
             other_debits=Coalesce(Sum("amount", filter=debit & ~known_debits), 0),
         )
-        .order_by("wallet__user__full_name", "wallet__user_id")
+        .order_by()
     )
-    for row in rows.iterator(chunk_size=CHUNK):
-        yield PayrollLine(
-            member_id=row["wallet__user_id"],
-            email=row["wallet__user__email"],
-            full_name=row["wallet__user__full_name"],
-            team=row["wallet__user__profile__team__name"],
-            received_recognition=row["received_recognition"],
-            received_adjustment=row["received_adjustment"],
-            redemptions=row["redemptions"],
-            redeemed_points=row["redeemed_points"],
-            refunded_points=row["refunded_points"],
-            other_debits=row["other_debits"],
-        )
+    inner, params = sums.query.sql_with_params()
+    sql = f"""
+        SELECT u.id, u.email, u.full_name, t.name, s.received_recognition, s.received_adjustment,
+            s.redemptions, s.redeemed_points, s.refunded_points, s.other_debits
+        FROM ({inner}) s
+        JOIN {Wallet._meta.db_table} w ON w.id = s.wallet_id
+        JOIN {User._meta.db_table} u ON u.id = w.user_id
+        LEFT JOIN {Profile._meta.db_table} p ON p.user_id = u.id
+        LEFT JOIN {Team._meta.db_table} t ON t.id = p.team_id
+        ORDER BY u.full_name, u.id
+    """
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CHUNK):
+            for row in rows:
+                yield PayrollLine(_uuid(row[0]), *row[1:])
+
+
+def _uuid(value) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 def money(points: int, point_value: Decimal) -> Decimal:

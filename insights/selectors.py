@@ -24,13 +24,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from people.models import Profile
 from points.models import DelegationLog
 from recognition.models import AllowanceUsage, CompanyValue, Recognition, RecognitionValue
-from tenants.models import Role
+from tenants.models import Role, User
 from wallets.models import Redemption
 
 from .periods import Period
@@ -89,15 +90,15 @@ class Participation:
 def participation(scope: Scope, period: Period) -> Participation:
     """Two statements: the active members, and one pass over the period's recognitions."""
     active = scope.active_members().count()
-    active_giver = Q(giver__is_active=True)
-    active_receiver = Q(receiver__is_active=True)
+    # Membership tests against the active members' ids (a hashed subplan), not joins to users per row.
+    active_ids = scope.active_members().values("pk")
+    active_giver = Q(giver_id__in=active_ids)
+    active_receiver = Q(receiver_id__in=active_ids)
     qs = period_recognitions(scope, period)
     received = Q()
     if not scope.is_whole_tenant:
         members = scope.member_ids()
-        active_giver &= Q(giver_id__in=members)
         received = Q(receiver_id__in=members)
-        active_receiver &= received
         qs = qs.filter(Q(giver_id__in=members) | received)
     row = qs.aggregate(
         recognitions=Count("pk", filter=received) if received else Count("pk"),
@@ -123,27 +124,31 @@ def by_week(scope: Scope, period: Period) -> list[Bucket]:
     """Every week the period touches (Monday, tenant's timezone), weeks without recognitions as zeros.
 
     The first and last weeks are partial when the period starts or ends mid-week:
-    they count only the period's days.
+    they count only the period's days. A row's week is found by comparing its time
+    with the weeks' first instants (computed once, in the tenant's timezone), not by
+    converting every row's time to the tenant's zone: the comparison is what an
+    index-only scan can afford on a million rows.
     """
+    weeks = period.weeks()
+    starts = [dt.datetime.combine(monday, dt.time.min, tzinfo=period.tz) for monday in weeks[1:]]
+    week = Case(
+        *(When(created_at__lt=start, then=Value(i)) for i, start in enumerate(starts)),
+        default=Value(len(weeks) - 1),
+        output_field=IntegerField(),
+    )
     rows = (
         received_in_scope(scope, period)
-        .annotate(week=TruncWeek("created_at", tzinfo=period.tz))
+        .annotate(week=week)
         .values("week")
         .annotate(recognitions=Count("pk"), points=Coalesce(Sum("points"), 0))
         .order_by()
     )
-    found = {_as_date(row["week"], period): row for row in rows}
+    found = {row["week"]: row for row in rows}
     buckets = []
-    for monday in period.weeks():
-        row = found.get(monday, {"recognitions": 0, "points": 0})
+    for i, monday in enumerate(weeks):
+        row = found.get(i, {"recognitions": 0, "points": 0})
         buckets.append(Bucket(monday, f"{monday.day} {monday:%b}", row["recognitions"], row["points"]))
     return buckets
-
-
-def _as_date(value, period: Period) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.astimezone(period.tz).date() if timezone.is_aware(value) else value.date()
-    return value
 
 
 # --- By team ---------------------------------------------------------------------------------------------------------
@@ -158,13 +163,21 @@ def by_team(scope: Scope, period: Period) -> list[Bucket] | None:
     teams = scope.teams
     if teams is None or not teams.names:
         return None
-    rows = (
-        received_in_scope(scope, period)
-        .values("receiver__profile__team_id")
-        .annotate(recognitions=Count("pk"), points=Coalesce(Sum("points"), 0))
-        .order_by()
-    )
-    found = {row["receiver__profile__team_id"]: row for row in rows}
+    # Summed per receiver first (the covering index alone), then the at most one row per member
+    # is matched to its profile's team.
+    per_receiver = received_in_scope(scope, period).values("receiver_id").annotate(n=Count("pk"), p=Sum("points"))
+    inner, params = per_receiver.order_by().query.sql_with_params()
+    sql = f"""
+        SELECT pr.team_id, SUM(r.n), SUM(r.p)
+        FROM ({inner}) r LEFT JOIN {Profile._meta.db_table} pr ON pr.user_id = r.receiver_id
+        GROUP BY pr.team_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = {
+            (_uuid(team) if team is not None else None): {"recognitions": int(n), "points": int(p or 0)}
+            for team, n, p in cursor.fetchall()
+        }
     listed = scope.team_ids if scope.team_ids is not None else (*teams.names, None)
     buckets = []
     for team in listed:
@@ -231,33 +244,37 @@ class Ranked:
     points: int
 
 
+def _ranked(qs, field: str, limit: int) -> list[Ranked]:
+    """The top `limit` of `qs` grouped by `field` (a user id), then their names: two statements,
+    so the grouping reads only the covering index and the names are fetched for `limit` rows."""
+    rows = list(
+        qs.values(field)
+        .annotate(recognitions=Count("pk"), points=Coalesce(Sum("points"), 0))
+        .order_by("-recognitions", "-points", field)[: limit * 2]
+    )
+    names = {
+        u["pk"]: u for u in User.objects.filter(pk__in=[r[field] for r in rows]).values("pk", "full_name", "email")
+    }
+    ranked = [
+        Ranked(r[field], names[r[field]]["full_name"], names[r[field]]["email"], r["recognitions"], r["points"])
+        for r in rows
+    ]
+    # Equal figures are ordered by name among the rows fetched (twice the limit), by id beyond them.
+    ranked.sort(key=lambda r: (-r.recognitions, -r.points, r.full_name, str(r.user_id)))
+    return ranked[:limit]
+
+
 def top_givers(scope: Scope, period: Period, *, limit: int = TOP_N) -> list[Ranked]:
     """The scope's members who gave the most recognitions in the period (then points, then name)."""
     qs = period_recognitions(scope, period)
     if not scope.is_whole_tenant:
         qs = qs.filter(giver_id__in=scope.member_ids())
-    rows = (
-        qs.values("giver_id", "giver__full_name", "giver__email")
-        .annotate(recognitions=Count("pk"), points=Coalesce(Sum("points"), 0))
-        .order_by("-recognitions", "-points", "giver__full_name", "giver_id")[:limit]
-    )
-    return [
-        Ranked(r["giver_id"], r["giver__full_name"], r["giver__email"], r["recognitions"], r["points"]) for r in rows
-    ]
+    return _ranked(qs, "giver_id", limit)
 
 
 def top_receivers(scope: Scope, period: Period, *, limit: int = TOP_N) -> list[Ranked]:
     """The scope's members who received the most recognitions in the period (then points, then name)."""
-    rows = (
-        received_in_scope(scope, period)
-        .values("receiver_id", "receiver__full_name", "receiver__email")
-        .annotate(recognitions=Count("pk"), points=Coalesce(Sum("points"), 0))
-        .order_by("-recognitions", "-points", "receiver__full_name", "receiver_id")[:limit]
-    )
-    return [
-        Ranked(r["receiver_id"], r["receiver__full_name"], r["receiver__email"], r["recognitions"], r["points"])
-        for r in rows
-    ]
+    return _ranked(received_in_scope(scope, period), "receiver_id", limit)
 
 
 # --- Not recognised --------------------------------------------------------------------------------------------------
@@ -302,25 +319,23 @@ def forgotten_members(scope: Scope, as_of: dt.datetime, *, days: int = NOT_RECOG
 
 def not_recognised(scope: Scope, period: Period, *, now: dt.datetime | None = None) -> NotRecognised:
     """Counts for 30, 60 and 90 days as of the period's end (or now), and the first members
-    of the 30-day list. Two statements."""
+    of the 30-day list: one statement (each active member's newest recognition received,
+    one index probe each), counted in Python."""
     as_of = period.as_of(now)
-    annotated = _last_received(scope, as_of)
-    counts = annotated.aggregate(
-        **{
-            f"d{days}": Count(
-                "pk",
-                filter=Q(last_recognised_at__isnull=True) | Q(last_recognised_at__lt=as_of - dt.timedelta(days=days)),
-            )
-            for days in NOT_RECOGNISED_DAYS
-        }
+    rows = list(_last_received(scope, as_of).values_list("pk", "full_name", "email", "last_recognised_at"))
+    counts = {}
+    for days in NOT_RECOGNISED_DAYS:
+        since = as_of - dt.timedelta(days=days)
+        counts[days] = sum(1 for row in rows if row[3] is None or row[3] < since)
+    since = as_of - dt.timedelta(days=NOT_RECOGNISED_DAYS[0])
+    forgotten = sorted(
+        (row for row in rows if row[3] is None or row[3] < since),
+        key=lambda row: (row[3] is not None, row[3] or as_of, row[1], str(row[0])),
     )
-    listed = forgotten_members(scope, as_of).values("pk", "full_name", "email", "last_recognised_at")[
-        :NOT_RECOGNISED_LISTED
-    ]
     return NotRecognised(
         as_of=as_of,
-        counts={days: counts[f"d{days}"] for days in NOT_RECOGNISED_DAYS},
-        members=[Forgotten(r["pk"], r["full_name"], r["email"], r["last_recognised_at"]) for r in listed],
+        counts=counts,
+        members=[Forgotten(*row) for row in forgotten[:NOT_RECOGNISED_LISTED]],
     )
 
 

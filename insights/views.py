@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from perksu import formatting
 from perksu.errors import DomainError, NotFoundError, PermissionDeniedError
 from perksu.pages import manager_or_lead_required, manager_required
 
@@ -129,8 +130,9 @@ def render_insights(
         "payroll_query": query,
         **(extra or {}),
     }
-    # Dates and times on the page read in the tenant's timezone, like its periods.
-    with timezone.override(period.tz):
+    # Numbers, dates and times read in the tenant's locale and timezone, like its periods
+    # (the console shows any tenant, so the tenant is named rather than taken from the request).
+    with formatting.override(scope.tenant), timezone.override(period.tz):
         return render(request, template, context)
 
 

@@ -240,10 +240,10 @@ def _count(client, path, params) -> int:
 def test_statement_counts_are_pinned_and_do_not_grow(books, award):
     client = client_for(books.maya)
     # token and user (1), tenant (1), teams (1), active members (1), participation (1), weeks (1),
-    # team (1), value (1), givers (1), receivers (1), not recognised (2), allowance (0: the tenant gives
-    # none), pool burn (2), redemptions (1).
+    # team (1), value (1), givers and their names (2), receivers and their names (2), not recognised (1),
+    # allowance (0: the tenant gives none), pool burn (2), redemptions (1).
     first = _count(client, URL, MARCH)
-    assert first == 15
+    assert first == 16
     for i in range(5):
         award(books.maya, [books.kiran, books.asha], 1, message=f"more {i}")
     assert _count(client, URL, MARCH) == first
