@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from identity.services import sso_config_save
+from identity.services import scim_token_create, sso_config_save
 from identity.tests.oidc_provider import Provider
 from perksu.testing import needs_chromium
 from tenants.models import User
@@ -138,3 +138,31 @@ def test_with_password_login_off_a_password_sends_the_member_to_the_provider(
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(AUTHORIZE)
+
+
+def test_the_identity_pages_at_desktop_and_phone_widths(page, live_server, tenant, manager, password):
+    """The integrations and single sign-on pages render without a CSP violation; screenshots go to
+    $SCREENSHOT_DIR when it is set."""
+    from playwright.sync_api import expect
+
+    scim_token_create(tenant=tenant, name="Okta", actor=manager)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill(manager.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/manage/")
+    out = os.environ.get("SCREENSHOT_DIR")
+    for path, name in (("/manage/integrations/", "integrations"), ("/manage/settings/sso/", "sso-settings")):
+        page.goto(f"{live_server.url}{path}")
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        for width in (1280, 375):
+            page.set_viewport_size({"width": width, "height": 900})
+            if out:
+                page.screenshot(path=f"{out}/{name}-{width}.png", full_page=True)
+    page.goto(f"{live_server.url}/manage/integrations/")
+    page.get_by_label("Token name").fill("Entra")
+    page.get_by_role("button", name="Create SCIM token").click()
+    expect(page.locator("#scim-token-secret")).to_have_value(re.compile(r"^scim_[0-9a-f]{40}$"))
+    if out:
+        page.screenshot(path=f"{out}/integrations-created-375.png", full_page=True)
+    assert page.csp_violations == []
