@@ -16,6 +16,7 @@ POOL_LOW_BALANCE = "pool.low_balance"
 USER_CREATED = "user.created"
 USER_DEACTIVATED = "user.deactivated"
 BOOKS_DRIFT = "books.drift"
+AUTOMATION_SKIPPED = "automation.skipped"
 
 ALL: tuple[str, ...] = (
     RECOGNITION_CREATED,
@@ -30,4 +31,5 @@ ALL: tuple[str, ...] = (
     USER_CREATED,
     USER_DEACTIVATED,
     BOOKS_DRIFT,
+    AUTOMATION_SKIPPED,
 )

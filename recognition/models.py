@@ -27,8 +27,14 @@ class Recognition(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Looked up through the composite indexes (tenant, …) and (giver, funding_source) below.
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="recognitions", db_index=False)
+    # Empty only for an automated award (birthday, anniversary, new hire): the company gives it.
     giver = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="recognitions_given", db_index=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="recognitions_given",
+        db_index=False,
     )
     receiver = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="recognitions_received"
@@ -42,6 +48,7 @@ class Recognition(models.Model):
     # An allowance gift: the start of the giver's allowance period it was counted in
     # (the `period_start` of its AllowanceUsage row), so reconcile sums it exactly.
     allowance_period = models.DateField(null=True, blank=True)
+    automated = models.BooleanField(default=False, help_text="Given by the company under an automation rule.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -65,6 +72,12 @@ class Recognition(models.Model):
                 condition=(Q(points=0) & Q(funding_source="NONE"))
                 | (Q(points__gt=0) & Q(funding_source__in=["POOL", "LEAD_BUDGET", "ALLOWANCE"])),
                 name="recognition_funding_matches_points",
+            ),
+            # The company gives automated awards, from its pool; every other recognition names its giver.
+            models.CheckConstraint(
+                condition=Q(automated=False, giver__isnull=False)
+                | Q(automated=True, giver__isnull=True, funding_source="POOL"),
+                name="recognition_automated_from_pool",
             ),
             # An allowance gift always names its period; nothing else does.
             models.CheckConstraint(

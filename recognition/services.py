@@ -667,3 +667,80 @@ def recognition_distribute(
             pool_after=pool_after,
         )
     return DistributionResult(tenant.pk, group_id, count, amount, amount * count, pool_after)
+
+
+def recognition_award_from_company(
+    *, tenant_id: UUID, recipient_id: UUID, points: int, message: str, now: dt.datetime | None = None
+) -> AwardResult:
+    """An automated award (birthday, anniversary, new hire): the company pays one member from its pool.
+
+    The Recognition has no giver and `automated` set (the feed shows the company);
+    otherwise it is an ordinary pool-funded award, so reconcile counts it as one.
+    Locks the wallet, then debits the pool last with the conditional update (the
+    global order of SPEC §4); refuses like any award (suspended tenant, inactive
+    recipient, over the award cap, insufficient pool) with nothing written. Runs in
+    the caller's transaction when there is one (the automation's at-most-once key
+    is inserted in that same transaction).
+    """
+    points = require_amount(points, field="points")
+    message = _message(message)
+    now = now or timezone.now()
+    with transaction.atomic():
+        tenant = Tenant.objects.get(pk=tenant_id)
+        wallet = (
+            Wallet.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(tenant_id=tenant.pk, user_id=recipient_id)
+            .first()
+        )
+        if wallet is None:
+            raise NotFoundError("Recipient not found.")
+        if not tenant.is_active:
+            raise balances.tenant_suspended()
+        if not wallet.user.is_active:
+            raise DomainError("The recipient is deactivated and cannot be recognised.", code="inactive_user")
+        _check_award_allowed(tenant, points)
+        recognition = Recognition.objects.create(
+            tenant_id=tenant.pk,
+            giver=None,
+            automated=True,
+            receiver_id=recipient_id,
+            points=points,
+            message=message,
+            funding_source=Source.POOL,
+            group_id=uuid.uuid4(),
+            created_at=now,
+        )
+        Wallet.objects.filter(pk=wallet.pk).update(
+            balance=F("balance") + points,
+            lifetime_earned=F("lifetime_earned") + points,
+            last_entry_no=F("last_entry_no") + 1,
+        )
+        entry = _credit(
+            recognition, wallet=wallet, entry_no=wallet.last_entry_no + 1, balance_after=wallet.balance + points
+        )
+        entry.save(force_insert=True)
+        pool_after = balances.pool_debit(tenant.pk, points)
+        result = AwardResult(
+            tenant_id=tenant.pk,
+            group_id=recognition.group_id,
+            points=points,
+            funding_source=Source.POOL,
+            recognitions=[recognition],
+            ledger_entries=[entry],
+            wallet_balances_after={recipient_id: wallet.balance + points},
+            pool_balance_after=pool_after,
+            lead_budget_after=None,
+        )
+        log_movement(
+            "automated_award",
+            tenant_id=tenant.pk,
+            actor_id=None,
+            amount=points,
+            points_per_recipient=points,
+            funding_source=Source.POOL,
+            group_id=recognition.group_id,
+            wallets_after=result.wallet_balances_after,
+            pool_after=pool_after,
+        )
+    return result

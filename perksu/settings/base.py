@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "insights",
     "webhooks",
     "identity",
+    "automation",
     "perksu.apps.PerksuConfig",
 ]
 
