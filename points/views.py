@@ -160,7 +160,7 @@ def render_manage(
         "pool": pool_card_context(user),
         "award_form": award_form or RecognitionForm(initial={"form_token": form_token()}, giver=user),
         "recent_recognitions": Recognition.objects.filter(tenant_id=tenant_id)
-        .select_related("giver", "receiver")
+        .select_related("giver", "receiver", "tenant")
         .order_by("-created_at", "-id")[:10],
         "confirm_recall": confirm_recall,
     }

@@ -63,8 +63,9 @@ class RecognitionCreateInput(StrictInput):
 class RecognitionOutput(serializers.Serializer):
     id = serializers.UUIDField()
     group_id = serializers.UUIDField(help_text="Shared by the rows of one multi-recipient recognition.")
-    giver_id = serializers.UUIDField()
-    giver_name = serializers.CharField(source="giver.full_name")
+    giver_id = serializers.UUIDField(allow_null=True, help_text="null for an automated award: the company gave it.")
+    giver_name = serializers.CharField(help_text="The colleague, or the company for an automated award.")
+    automated = serializers.BooleanField(help_text="A birthday, anniversary or new-hire award.")
     receiver_id = serializers.UUIDField()
     receiver_name = serializers.CharField(source="receiver.full_name")
     points = serializers.IntegerField()
@@ -96,7 +97,7 @@ def _created_body(result: AwardResult, recipient_ids: list) -> dict:
     """The body of `RecognitionCreateOutput`, read back in one query (the rows with giver and receiver)."""
     rows = {
         r.receiver_id: r
-        for r in Recognition.objects.filter(group_id=result.group_id).select_related("giver", "receiver")
+        for r in Recognition.objects.filter(group_id=result.group_id).select_related("giver", "receiver", "tenant")
     }
     entries = {e.recognition_id: e.pk for e in result.ledger_entries}
     award = result.points > 0
@@ -125,7 +126,7 @@ def _created_body(result: AwardResult, recipient_ids: list) -> dict:
     ),
 )
 class RecognitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
-    queryset = Recognition.objects.select_related("giver", "receiver")
+    queryset = Recognition.objects.select_related("giver", "receiver", "tenant")
     serializer_class = RecognitionOutput
     filterset_class = RecognitionFilter
     permission_classes = [IsMember]

@@ -48,7 +48,10 @@ class Recognition(models.Model):
     # An allowance gift: the start of the giver's allowance period it was counted in
     # (the `period_start` of its AllowanceUsage row), so reconcile sums it exactly.
     allowance_period = models.DateField(null=True, blank=True)
-    automated = models.BooleanField(default=False, help_text="Given by the company under an automation rule.")
+    # db_default: the hand-written INSERTs of the award and the distribution (statements.py) leave it out.
+    automated = models.BooleanField(
+        default=False, db_default=False, help_text="Given by the company under an automation rule."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -89,6 +92,13 @@ class Recognition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.giver_id} → {self.receiver_id}: {self.points}"
+
+    @property
+    def giver_name(self) -> str:
+        """Who gave it, as shown: the colleague, or the company for an automated award."""
+        if self.giver_id is None:
+            return self.tenant.name
+        return self.giver.full_name or self.giver.email
 
 
 class AllowanceUsage(models.Model):

@@ -92,7 +92,7 @@ def recognize(request: HttpRequest) -> HttpResponse:
 def feed(request: HttpRequest) -> HttpResponse:
     recognitions = (
         Recognition.objects.filter(tenant_id=request.user.tenant_id)
-        .select_related("giver", "receiver")
+        .select_related("giver", "receiver", "tenant")
         .order_by("-created_at", "-id")
     )
     page = paginate(request, recognitions, per_page=20)

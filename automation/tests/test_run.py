@@ -179,7 +179,7 @@ def test_two_runs_at_once_pay_each_occasion_once(funded_tenant, manager, rules):
         try:
             barrier.wait(timeout=10)
             services.run_for_tenant(tenant_id=funded_tenant.pk, day=DAY)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()
