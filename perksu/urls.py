@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("wallets.urls")),
     path("", include("tenants.urls")),
     path("", include("identity.urls")),
+    path("", include("webhooks.urls")),
+    path("", include("automation.urls")),
     path("", include("events.urls")),
     path("", include("insights.urls")),
 ]
