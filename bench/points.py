@@ -15,7 +15,9 @@ overdraft count and `reconcile()`:
 5. reconcile over ≥ 200,000 (--quick) / 1,000,000 ledger rows, and the minimal hand SQL;
 6. insights (bench/insights.py): a tenant of 1,000,000 recognitions, 5,000,000 ledger rows and
    20,000 members, every insights view and the payroll export of one month, p50 of 5 calls
-   (`--insights-only` runs this phase alone, after the migrations).
+   (`--insights-only` runs this phase alone, after the migrations);
+7. webhooks (bench/webhooks.py): one worker delivering 5,000 signed calls to a local receiver
+   (`--webhooks-only` runs this phase alone, after the migrations).
 
 `--database NAME` names the bench database (default perksu_bench), so two runs on one
 server do not drop each other's.
@@ -61,6 +63,7 @@ JSON_KEYS = (
     "reconcile_clean",
     "insights_worst_p50_ms",
     "insights_fixed_statements",
+    "webhook_calls_per_s",
 )
 
 
@@ -477,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="end with one line of JSON")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients / workers (default 8)")
     parser.add_argument("--insights-only", action="store_true", help="only the migrations and the insights phase")
+    parser.add_argument("--webhooks-only", action="store_true", help="only the migrations and the webhooks phase")
     parser.add_argument("--database", default=BENCH_DB, help=f"the bench database (default {BENCH_DB})")
     parser.add_argument(
         "--insights-reuse", action="store_true", help="with --insights-only: time the tenant a previous run built"
@@ -513,6 +517,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run.figures["insights"], indent=1))
         print(json.dumps({k: run.figures.get(k) for k in JSON_KEYS if k.startswith("insights")}))
         return 0 if run.figures["insights_fixed_statements"] else 1
+    if args.webhooks_only:
+        from bench.webhooks import phase_webhooks
+
+        phase_migrate(run, server)
+        phase_webhooks(run)
+        print(json.dumps({k: v for k, v in run.figures.items() if k.startswith("webhook")}))
+        return 0 if run.figures["webhook_succeeded"] == run.figures["webhook_calls"] else 1
     phase_pgbench(run, server)
     phase_migrate(run, server)
     check(run, "migrate")
@@ -523,6 +534,9 @@ def main(argv: list[str] | None = None) -> int:
     from bench.insights import phase_insights
 
     phase_insights(run, scale=args.insights_scale)
+    from bench.webhooks import phase_webhooks
+
+    phase_webhooks(run)
 
     run.figures["overdrafts"] = max(o for _, o, _ in run.checks)
     run.figures["reconcile_clean"] = all(c for _, _, c in run.checks)

@@ -177,6 +177,10 @@ def send(job: Job) -> Outcome:
             error = f"HTTP {status_code}"
     except DomainError as exc:
         error = exc.message
+    except urllib3.exceptions.TimeoutError:
+        error = "Timed out"
+    except urllib3.exceptions.NewConnectionError as exc:
+        error = "Could not connect: " + str(exc).rsplit(": ", 1)[-1]
     except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
         error = f"{type(exc).__name__}: {exc}"
     latency_ms = int((time.monotonic() - clock) * 1000)

@@ -371,7 +371,29 @@ CASES = [
         MANAGER_PLATFORM,
         ok=204,
     ),
+    # Automated awards.
+    Case("automation rules", "get", f"{V1}/automation/rules/", MANAGER),
+    Case(
+        "automation rule update",
+        "patch",
+        f"{V1}/automation/rules/BIRTHDAY/",
+        MANAGER,
+        body={"is_active": True, "points": 100},
+        template=f"{V1}/automation/rules/{{kind}}/",
+    ),
+    Case("automation runs", "get", lambda w, r: f"{V1}/automation/runs/?x={automation_run(w)}", MANAGER),
 ]
+
+
+def automation_run(world):
+    """A daily run of the world's tenant (nothing due), so the runs list has a row."""
+    if isinstance(world, _Placeholder):
+        return "{id}"
+    from django.utils import timezone
+
+    from automation.services import run_for_tenant
+
+    return run_for_tenant(tenant_id=world.tenant.pk, day=timezone.localdate()).pk
 
 
 def webhook(world):
