@@ -184,11 +184,14 @@ def member_invite(
     full_name: str,
     role: str,
     actor: User | None,
+    password: str | None = None,
     send_invitation: bool = True,
+    base_url: str | None = None,
     **profile: Any,
 ) -> User:
     """Add a member (wallet, profile, and for a lead the budget, in one transaction) and
-    e-mail them a one-time link to set their password, valid 72 hours, once committed."""
+    e-mail them a one-time link to set their password, valid 72 hours, once committed
+    (no e-mail when a password is given, or with `send_invitation=False`)."""
     from .emails import send_invitation as send
 
     if role not in [r.value for r in TENANT_ROLES]:
@@ -198,12 +201,12 @@ def member_invite(
         raise DomainError(f"Unknown profile fields: {', '.join(sorted(unknown))}.", code="invalid")
     with transaction.atomic():
         user = tenant_services.user_create(
-            tenant=tenant, email=email, full_name=full_name, role=role, password=None, is_active=True
+            tenant=tenant, email=email, full_name=full_name, role=role, password=password, is_active=True
         )
         if profile:
             profile_update(user=user, actor=actor, **profile)
         if send_invitation:
-            transaction.on_commit(lambda: send(user=user, invited_by=actor))
+            transaction.on_commit(lambda: send(user=user, invited_by=actor, base_url=base_url))
     return user
 
 

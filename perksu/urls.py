@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("points.urls")),
     path("", include("recognition.urls")),
     path("", include("wallets.urls")),
+    path("", include("people.urls")),
     path("", include("tenants.urls")),
     path("", include("identity.urls")),
     path("", include("webhooks.urls")),

@@ -204,6 +204,6 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
 router = SimpleRouter()
 router.trailing_slash = "/?"
 router.register("tenants", TenantViewSet, basename="tenant")
-router.register("users", UserViewSet, basename="user")
+# /users/ is served by people.api.MemberViewSet (this viewset with the profiles).
 
 urlpatterns = router.urls

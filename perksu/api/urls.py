@@ -15,6 +15,7 @@ urlpatterns = [
     # Endpoints of the apps are added here (points, recognition, wallets, tenants).
     path("v1/", include("points.api")),
     path("v1/", include("tenants.api")),
+    path("v1/", include("people.api")),
     path("v1/", include("recognition.api")),
     path("v1/", include("wallets.api")),
     path("v1/", include("insights.api")),

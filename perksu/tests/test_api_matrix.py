@@ -19,6 +19,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from identity.services import api_token_issue, scim_token_create
+from people.services import team_create
 from points.models import LeadBudget
 from points.services import lead_delegate, tenant_allocate
 from points.tests.books import books
@@ -39,6 +40,7 @@ def world(platform_admin, tenant, manager, lead, employee, other_employee):
     award = recognition_create(giver=manager, recipient_ids=[employee.pk, lead.pk], points=1_000, message="Thanks")
     recognition_create(giver=lead, recipient_ids=[manager.pk], points=1_000, message="Thanks back")
     reward = reward_create(actor=manager, name="Voucher", points_cost=100, stock=10)
+    team = team_create(tenant=tenant, name="Platform")
     redemptions = {
         role: redemption_create(user=user, reward_id=reward.pk).redemption
         for role, user in (("employee", employee), ("lead", lead), ("manager", manager))
@@ -67,6 +69,7 @@ def world(platform_admin, tenant, manager, lead, employee, other_employee):
             )
         },
         scim_token=scim_token_create(tenant=tenant, name="Okta", actor=manager)[0],
+        team=team,
     )
 
 
@@ -238,6 +241,37 @@ CASES = [
         MANAGER_PLATFORM,
         body={"is_active": False},
     ),
+    # People (SPEC §11): photos, the CSV import, teams.
+    Case(
+        "users photo remove",
+        "delete",
+        lambda w, r: f"{V1}/users/{(w.employee if r in ('platform', 'anonymous') else getattr(w, r)).pk}/photo/",
+        ("employee", "lead", "manager", "platform"),
+    ),
+    *[
+        Case(
+            f"users photo {method} without a file",
+            method,
+            lambda w, r: f"{V1}/users/{(w.employee if r in ('platform', 'anonymous') else getattr(w, r)).pk}/photo/",
+            ("employee", "lead", "manager", "platform"),
+            ok=400,
+            body={},
+        )
+        for method in ("post", "put")
+    ],
+    Case("users import without a file", "post", f"{V1}/users/import/", MANAGER_PLATFORM, ok=400, body={}),
+    Case("teams list", "get", f"{V1}/teams/", MANAGER_PLATFORM),
+    Case(
+        "teams create",
+        "post",
+        lambda w, r: f"{V1}/teams/?tenant_id={w.tenant.pk}",
+        MANAGER_PLATFORM,
+        ok=201,
+        body={"name": "Sales"},
+    ),
+    Case("teams retrieve", "get", lambda w, r: f"{V1}/teams/{w.team.pk}/", MANAGER_PLATFORM),
+    Case("teams rename", "patch", lambda w, r: f"{V1}/teams/{w.team.pk}/", MANAGER_PLATFORM, body={"name": "Core"}),
+    Case("teams delete", "delete", lambda w, r: f"{V1}/teams/{w.team.pk}/", MANAGER_PLATFORM, ok=204),
     # Recognitions.
     Case("recognitions feed", "get", f"{V1}/recognitions/", MEMBERS),
     Case("recognitions retrieve", "get", lambda w, r: f"{V1}/recognitions/{w.recognition.pk}/", MEMBERS),
@@ -499,8 +533,10 @@ def tenant_b(platform_admin):
     award = recognition_create(giver=manager, recipient_ids=[employee.pk], points=500, message="B")
     reward = reward_create(actor=manager, name="B voucher", points_cost=100, stock=3)
     redemption = redemption_create(user=employee, reward_id=reward.pk).redemption
+    team = team_create(tenant=other, name="B team")
     return SimpleNamespace(
         tenant=other,
+        team=team,
         manager=manager,
         lead=lead,
         employee=employee,
@@ -685,6 +721,60 @@ CROSS = [
         lambda b, x: (f"{V1}/integrations/scim-tokens/{x}/", None),
         lambda b: b.scim_token.pk,
     ),
+    # People: another tenant's member, team or manager is never ours to see, edit or name.
+    Cross("user photo", "manager", "delete", lambda b, x: (f"{V1}/users/{x}/photo/", None), lambda b: b.employee.pk),
+    Cross("team retrieve", "manager", "get", lambda b, x: (f"{V1}/teams/{x}/", None), lambda b: b.team.pk),
+    Cross("team rename", "manager", "patch", lambda b, x: (f"{V1}/teams/{x}/", {"name": "Mine"}), lambda b: b.team.pk),
+    Cross("team delete", "manager", "delete", lambda b, x: (f"{V1}/teams/{x}/", None), lambda b: b.team.pk),
+    Cross(
+        "team create parent_id",
+        "manager",
+        "post",
+        lambda b, x: (f"{V1}/teams/", {"name": "Child", "parent_id": x}),
+        lambda b: b.team.pk,
+    ),
+    Cross(
+        "user create team_id",
+        "manager",
+        "post",
+        lambda b, x: (
+            f"{V1}/users/",
+            {"email": "t@a.test", "full_name": "T", "role": "employee", "password": PASSWORD, "team_id": x},
+        ),
+        lambda b: b.team.pk,
+    ),
+    Cross(
+        "user create manager_id",
+        "manager",
+        "post",
+        lambda b, x: (
+            f"{V1}/users/",
+            {"email": "m@a.test", "full_name": "M", "role": "employee", "password": PASSWORD, "manager_id": x},
+        ),
+        lambda b: b.manager.pk,
+    ),
+    Cross(
+        "user set manager_id",
+        "manager",
+        "patch",
+        lambda b, x: (f"{V1}/users/{b.own_employee}/", {"manager_id": x}),
+        lambda b: b.manager.pk,
+    ),
+    Cross(
+        "user set team_id",
+        "manager",
+        "patch",
+        lambda b, x: (f"{V1}/users/{b.own_employee}/", {"team_id": x}),
+        lambda b: b.team.pk,
+    ),
+    Cross(
+        "users ?team_id",
+        "manager",
+        "get",
+        lambda b, x: (f"{V1}/users/?team_id={x}", None),
+        lambda b: b.team.pk,
+        200,
+    ),
     # Filters with another tenant's ids: the same (empty) answer as a random id.
     Cross(
         "users ?tenant_id",
@@ -733,6 +823,7 @@ CROSS = [
 def test_cross_tenant_matrix(world, tenant_b, case: Cross):
     client = client_for(getattr(world, case.role))
     send = getattr(client, case.method)
+    tenant_b.own_employee = world.employee.pk  # for the cases that edit one of ours with B's id
     before = books()
 
     def call(an_id):

@@ -191,6 +191,15 @@ def user_body(user: User) -> dict:
         "tenant_id": str(user.tenant_id) if user.tenant_id else None,
         "is_active": user.is_active,
         "date_joined": user.date_joined.isoformat().replace("+00:00", "Z"),
+        # The profile (people.api), empty for these members.
+        "title": "",
+        "team": None,
+        "manager": None,
+        "hire_date": None,
+        "birthday": None,
+        "birthday_consent": False,
+        "photo_url": "",
+        "photo_small_url": "",
     }
 
 
