@@ -17,7 +17,10 @@ overdraft count and `reconcile()`:
    20,000 members, every insights view and the payroll export of one month, p50 of 5 calls
    (`--insights-only` runs this phase alone, after the migrations);
 7. webhooks (bench/webhooks.py): one worker delivering 5,000 signed calls to a local receiver
-   (`--webhooks-only` runs this phase alone, after the migrations).
+   (`--webhooks-only` runs this phase alone, after the migrations);
+8. a 50,000-row CSV member import: the dry run, the apply, and the same file again
+   (each under 60 s), with the number of SQL statements of a 5,000-row and a
+   50,000-row apply (it must not grow with the rows); `--import-only` runs it alone.
 
 `--database NAME` names the bench database (default perksu_bench), so two runs on one
 server do not drop each other's.
@@ -64,6 +67,11 @@ JSON_KEYS = (
     "insights_worst_p50_ms",
     "insights_fixed_statements",
     "webhook_calls_per_s",
+    "import_50k_dry_run_s",
+    "import_50k_apply_s",
+    "import_50k_reapply_s",
+    "import_statements_5k",
+    "import_statements_50k",
 )
 
 
@@ -368,6 +376,69 @@ def phase_distribute(run: Run) -> tuple:
     return svc, sql
 
 
+def import_csv(rows: int, domain: str, boss_email: str) -> bytes:
+    """A member file as HR would export it: teams, titles, managers (every 50 rows report to
+    one of the first 1,000), hire dates and birthdays."""
+    lines = ["email,full_name,role,title,team,manager_email,hire_date,birthday,active"]
+    for i in range(rows):
+        manager = boss_email if i < 1_000 else f"m{i % 1_000}@{domain}"
+        role = "tenant_lead" if i < 1_000 and i % 10 == 0 else "employee"
+        lines.append(
+            f"m{i}@{domain},Member {i},{role},Title {i % 40},Team {i % 120},{manager},"
+            f"20{10 + i % 15:02d}-{i % 12 + 1:02d}-{i % 28 + 1:02d},{i % 12 + 1:02d}-{i % 28 + 1:02d},true"
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def phase_import(run: Run) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.fixtures import bench_tenant
+    from people.imports import members_import
+    from tenants.models import Tenant, User
+
+    rows = 50_000
+
+    def prepare(tenant_slug: str, count: int):
+        fixture = bench_tenant(tenant_slug, members=0, pool=0)
+        boss = User.objects.get(pk=fixture.manager_id)
+        data = import_csv(count, f"{tenant_slug}.test", boss.email)
+        tenant = Tenant.objects.get(pk=fixture.tenant_id)
+        return boss, tenant, data
+
+    def once(boss, tenant, data, *, dry_run: bool):
+        with CaptureQueriesContext(connection) as ctx:
+            t0 = time.perf_counter()
+            result = members_import(tenant=tenant, actor=boss, data=data, dry_run=dry_run)
+            seconds = time.perf_counter() - t0
+        if result.errors:
+            run.notes.append(f"import: {len(result.errors)} errors, first {result.errors[0]}")
+        return result, seconds, len(ctx.captured_queries)
+
+    run.say(f"import: a {rows:,}-row member CSV, dry run, apply, the same file again …")
+    small = prepare("imp-small", 5_000)
+    _, _, run.figures["import_statements_5k"] = once(*small, dry_run=False)
+    boss, tenant, data = prepare("imp-big", rows)
+    dry, run.figures["import_50k_dry_run_s"], _ = once(boss, tenant, data, dry_run=True)
+    applied, run.figures["import_50k_apply_s"], run.figures["import_statements_50k"] = once(
+        boss, tenant, data, dry_run=False
+    )
+    again, run.figures["import_50k_reapply_s"], _ = once(boss, tenant, data, dry_run=False)
+    for key in ("import_50k_dry_run_s", "import_50k_apply_s", "import_50k_reapply_s"):
+        run.figures[key] = round(run.figures[key], 2)
+    if not (dry.created == applied.created == rows and again.unchanged == rows and again.created == 0):
+        run.notes.append(
+            f"import: dry run {dry.created} created, apply {applied.created}, again {again.unchanged} unchanged"
+        )
+    run.say(
+        f"  dry run {run.figures['import_50k_dry_run_s']} s, apply {run.figures['import_50k_apply_s']} s, "
+        f"again {run.figures['import_50k_reapply_s']} s; statements 5k {run.figures['import_statements_5k']}, "
+        f"50k {run.figures['import_statements_50k']}"
+    )
+    check(run, "import")
+
+
 def _analyze() -> None:
     """Statistics for the fixtures just loaded, as `pgbench -i` vacuums and analyzes its
     tables before its run: a production database has them (autovacuum)."""
@@ -447,6 +518,11 @@ def table(run: Run) -> str:
         (f"reconcile s / SQL ({f.get('ledger_rows', 0):,} rows)",
          f"{f.get('reconcile_s')} / {f.get('reconcile_sql_baseline_s')}",
          ratio(f.get("reconcile_s"), f.get("reconcile_sql_baseline_s")), "≤ 2"),
+        ("import 50k dry run / apply / again s",
+         f"{f.get('import_50k_dry_run_s')} / {f.get('import_50k_apply_s')} / {f.get('import_50k_reapply_s')}",
+         "", "each < 60"),
+        ("import statements 5k / 50k rows", f"{f.get('import_statements_5k')} / {f.get('import_statements_50k')}",
+         "", "equal"),
         ("overdrafts (max after any phase)", f.get("overdrafts"), "", "0"),
         ("reconcile clean after every phase", f.get("reconcile_clean"), "", "True"),
     ]  # fmt: skip
@@ -481,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients / workers (default 8)")
     parser.add_argument("--insights-only", action="store_true", help="only the migrations and the insights phase")
     parser.add_argument("--webhooks-only", action="store_true", help="only the migrations and the webhooks phase")
+    parser.add_argument("--import-only", action="store_true", help="only the migrations and the CSV import phase")
     parser.add_argument("--database", default=BENCH_DB, help=f"the bench database (default {BENCH_DB})")
     parser.add_argument(
         "--insights-reuse", action="store_true", help="with --insights-only: time the tenant a previous run built"
@@ -524,6 +601,12 @@ def main(argv: list[str] | None = None) -> int:
         phase_webhooks(run)
         print(json.dumps({k: v for k, v in run.figures.items() if k.startswith("webhook")}))
         return 0 if run.figures["webhook_succeeded"] == run.figures["webhook_calls"] else 1
+    if args.import_only:
+        phase_migrate(run, server)
+        phase_import(run)
+        run.timings.append(("total", time.perf_counter() - started))
+        print(json.dumps({k: run.figures.get(k) for k in JSON_KEYS if k.startswith("import")}))
+        return 0 if all(ok for _, _, ok in run.checks) else 1
     phase_pgbench(run, server)
     phase_migrate(run, server)
     check(run, "migrate")
@@ -537,6 +620,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.webhooks import phase_webhooks
 
     phase_webhooks(run)
+    phase_import(run)
 
     run.figures["overdrafts"] = max(o for _, o, _ in run.checks)
     run.figures["reconcile_clean"] = all(c for _, _, c in run.checks)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.contrib import admin
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from django.db.models import BigIntegerField, DecimalField, ExpressionWrapper, F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import path, reverse
@@ -242,6 +243,12 @@ class UserAdmin(ServiceErrorsMixin, PlatformAdminMixin, DjangoUserAdmin):
                 tenant=data.get("tenant"),
                 password=data.get("password1") or None,
             )
+            if created.tenant_id and not data.get("password1"):
+                # No password: the member sets one from an invitation e-mail (people.emails).
+                from people.emails import send_invitation
+
+                base_url = request.build_absolute_uri("/")
+                transaction.on_commit(lambda: send_invitation(user=created, invited_by=request.user, base_url=base_url))
             for field in User._meta.concrete_fields:
                 setattr(obj, field.attname, getattr(created, field.attname))
             obj._state.adding, obj._state.db = False, created._state.db
@@ -253,7 +260,7 @@ class UserAdmin(ServiceErrorsMixin, PlatformAdminMixin, DjangoUserAdmin):
         if "role" in form.changed_data:
             user_change_role(user=current, role=data["role"], actor=request.user)
         if "is_active" in form.changed_data:
-            user_set_active(user=current, is_active=data["is_active"], actor=request.user)
+            _set_active(current, data["is_active"], request.user)
 
     def save_related(self, request, form, formsets, change):
         """No groups or permission rows: console access follows the role."""
@@ -263,7 +270,7 @@ class UserAdmin(ServiceErrorsMixin, PlatformAdminMixin, DjangoUserAdmin):
         run_for_each(
             request,
             queryset,
-            lambda user: user_set_active(user=user, is_active=False, actor=request.user),
+            lambda user: _set_active(user, False, request.user),
             done="Users deactivated",
         )
 
@@ -272,6 +279,16 @@ class UserAdmin(ServiceErrorsMixin, PlatformAdminMixin, DjangoUserAdmin):
         run_for_each(
             request,
             queryset,
-            lambda user: user_set_active(user=user, is_active=True, actor=request.user),
+            lambda user: _set_active(user, True, request.user),
             done="Users reactivated",
         )
+
+
+def _set_active(user: User, is_active: bool, actor: User) -> None:
+    """A tenant member through people's service (leaver clock, tokens); platform staff directly."""
+    if user.tenant_id:
+        from people.services import member_set_active
+
+        member_set_active(user=user, is_active=is_active, actor=actor)
+    else:
+        user_set_active(user=user, is_active=is_active, actor=actor)

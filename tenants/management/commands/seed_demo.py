@@ -8,6 +8,7 @@ created, and the money moves only once (keyed on the "Invoice #8842" allocation)
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from people.demo import seed_people
 from points.models import AllocationLog
 from points.services import lead_delegate, tenant_allocate
 from recognition.services import recognition_create
@@ -56,6 +57,7 @@ class Command(BaseCommand):
                     reward_create(actor=manager, name=name, description=description, points_cost=cost, stock=stock)
             if not AllocationLog.objects.filter(tenant=tenant, reference_note=INVOICE).exists():
                 self._move_money(admin, tenant, people)
+            seed_people(tenant)
         self._print_logins(tenant)
 
     def _user(self, email: str, full_name: str, role: str, *, tenant: Tenant | None) -> User:
