@@ -2,7 +2,6 @@
 password reset from the e-mail's link. Screenshots of each page at 1280 and 375 px go to
 docs/screenshots/ when PERKSU_SCREENSHOTS is set."""
 
-import io
 import os
 import re
 from pathlib import Path
