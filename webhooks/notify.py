@@ -23,7 +23,7 @@ def endpoint_disabled(endpoint: WebhookEndpoint) -> None:
     body = (
         f"The webhook endpoint {endpoint.url} of {endpoint.tenant.name} failed "
         f"{endpoint.consecutive_failures} times in a row and was disabled; no further events are sent to it.\n\n"
-        "Fix the receiver, then enable the endpoint again on the Integrations page (/manage/integrations/). "
+        "Fix the receiver, then enable the endpoint again on the Webhooks page (/manage/integrations/webhooks/). "
         "Deliveries still pending are retried once it is enabled; failed ones can be redelivered by hand."
     )
     transaction.on_commit(lambda: send_mail(subject, body, None, recipients, fail_silently=True))

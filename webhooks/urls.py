@@ -5,7 +5,7 @@ from . import views
 app_name = "webhooks"
 
 urlpatterns = [
-    path("manage/integrations/", views.integrations, name="integrations"),
+    path("manage/integrations/webhooks/", views.integrations, name="integrations"),
     path(
         "manage/integrations/webhooks/<str:endpoint_id>/<str:action>/",
         views.endpoint_action,

@@ -10,7 +10,8 @@ from django.utils import timezone
 from webhooks import delivery, payloads, services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
-PAGE = "/manage/integrations/"
+BASE = "/manage/integrations/"
+PAGE = f"{BASE}webhooks/"
 
 
 @pytest.mark.django_db
@@ -37,6 +38,13 @@ def test_a_private_url_is_refused_on_the_form(client, manager, settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.django_db
+def test_the_integrations_page_links_to_webhooks_and_automated_awards(client, manager):
+    client.force_login(manager)
+    page = client.get(BASE).content.decode()
+    assert 'href="/manage/integrations/webhooks/"' in page and 'href="/manage/settings/automation/"' in page
+
+
 def test_other_roles_get_403(client, employee, lead):
     for user in (employee, lead):
         client.force_login(user)
@@ -55,20 +63,20 @@ def test_actions_and_deliveries_with_redeliver(client, manager, receiver):
     )
     delivery.deliver_due()
 
-    page = client.get(f"{PAGE}webhooks/{created.endpoint.pk}/").content.decode()
+    page = client.get(f"{BASE}webhooks/{created.endpoint.pk}/").content.decode()
     assert "user.created" in page and "HTTP 500" in page and "receiver failing on purpose" in page
     row = WebhookDelivery.objects.get()
-    client.post(f"{PAGE}deliveries/{row.pk}/redeliver/")
+    client.post(f"{BASE}deliveries/{row.pk}/redeliver/")
     delivery.deliver_due()
     assert [r.answered for r in receiver.requests] == [500, 200]
 
-    client.post(f"{PAGE}webhooks/{created.endpoint.pk}/disable/")
+    client.post(f"{BASE}webhooks/{created.endpoint.pk}/disable/")
     assert not WebhookEndpoint.objects.get().is_active
     old = created.secret
-    response = client.post(f"{PAGE}webhooks/{created.endpoint.pk}/rotate/", follow=True)
+    response = client.post(f"{BASE}webhooks/{created.endpoint.pk}/rotate/", follow=True)
     new = WebhookEndpoint.objects.get().secret
     assert new != old and new in response.content.decode()
-    client.post(f"{PAGE}webhooks/{created.endpoint.pk}/delete/")
+    client.post(f"{BASE}webhooks/{created.endpoint.pk}/delete/")
     assert not WebhookEndpoint.objects.exists()
 
 
@@ -78,8 +86,8 @@ def test_another_tenants_endpoint_is_404_on_the_pages(client, manager, other_ten
 
     theirs = services.endpoint_create(actor=ManagerFactory(tenant=other_tenant), url="https://8.8.8.8/", events=["*"])
     client.force_login(manager)
-    assert client.get(f"{PAGE}webhooks/{theirs.endpoint.pk}/").status_code == 404
-    client.post(f"{PAGE}webhooks/{theirs.endpoint.pk}/delete/")
+    assert client.get(f"{BASE}webhooks/{theirs.endpoint.pk}/").status_code == 404
+    client.post(f"{BASE}webhooks/{theirs.endpoint.pk}/delete/")
     assert WebhookEndpoint.objects.filter(pk=theirs.endpoint.pk).exists()
 
 
