@@ -46,6 +46,9 @@ class ScimTokenAdmin(ServiceErrorsMixin, PlatformAdminMixin, admin.ModelAdmin):
 
 
 class SsoConfigForm(forms.ModelForm):
+    issuer = forms.URLField(
+        max_length=500, assume_scheme="https", help_text=SsoConfig._meta.get_field("issuer").help_text
+    )
     client_secret = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),

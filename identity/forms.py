@@ -11,6 +11,7 @@ class SsoConfigForm(forms.Form):
     enabled = forms.BooleanField(required=False, label="Single sign-on on")
     issuer = forms.URLField(
         max_length=500,
+        assume_scheme="https",
         label="Issuer URL",
         help_text=SsoConfig._meta.get_field("issuer").help_text,
         widget=forms.TextInput(attrs={"inputmode": "url", "autocomplete": "off"}),
