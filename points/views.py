@@ -140,6 +140,11 @@ def pool_card_context(user: User) -> dict | None:
 
 @manager_or_lead_required
 def manage(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        # The dashboard's award form posts here, so a refusal shows at /manage/ with what was typed.
+        from recognition.views import recognize
+
+        return recognize(request)
     return render_manage(request)
 
 

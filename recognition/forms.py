@@ -15,7 +15,7 @@ from tenants.models import User
 from .services import MAX_MESSAGE_LENGTH, MAX_RECIPIENTS
 
 POINTS, KUDOS = "points", "kudos"
-KINDS = [(POINTS, "Points"), (KUDOS, "Kudos only (a message, no points)")]
+KINDS = [(POINTS, "Points"), (KUDOS, "Kudos only (no points)")]
 
 RECIPIENTS_SHOWN = 200
 """At most this many colleagues are listed at once; a search narrows the list."""

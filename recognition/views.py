@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from perksu.formatting import format_number
 from perksu.pages import form_token, is_manager_or_lead, member_required, paginate, renew_token, run_form
 from tenants.models import User
 
@@ -57,7 +58,10 @@ def award_from_form(request: HttpRequest, form: RecognitionForm) -> dict | None:
         else:
             source = "the company pool" if result.funding_source == Recognition.FundingSource.POOL else "your budget"
             total = result.points * len(ids)
-            text = f"Awarded {result.points:,} points to {who} ({total:,} in total, from {source})."
+            text = (
+                f"Awarded {format_number(result.points)} points to {who} "
+                f"({format_number(total)} in total, from {source})."
+            )
         return {"message": text, "group_id": str(result.group_id), "total": result.points * len(ids)}
 
     return run_form(request, scope="award", operation=operation, form=form, field_for=_field_for)

@@ -22,18 +22,25 @@ from perksu.pages import (
 )
 from points.models import IdempotencyRecord
 from points.views import pool_card_context
+from recognition.models import Recognition
 
 from .forms import LedgerFilterForm, RedeemForm, TokenForm
 from .models import Redemption, Reward, Wallet, WalletLedger
 from .selectors import voucher_code_of
 from .services import redemption_create, redemption_refund
 
+KUDOS_SHOWN = 10
+
 
 @member_required
 def wallet(request: HttpRequest) -> HttpResponse:
     wallet = Wallet.objects.get(user=request.user)
     filters = LedgerFilterForm(request.GET or None)
-    entries = WalletLedger.objects.filter(wallet=wallet).select_related("actor").order_by("-entry_no")
+    entries = (
+        WalletLedger.objects.filter(wallet=wallet)
+        .select_related("actor", "recognition", "recognition__giver")
+        .order_by("-entry_no")
+    )
     if filters.is_valid():
         if filters.cleaned_data["entry_type"]:
             entries = entries.filter(entry_type=filters.cleaned_data["entry_type"])
@@ -43,7 +50,16 @@ def wallet(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "wallets/wallet.html",
-        {"wallet": wallet, "filters": filters, "page": page, "query": query_without_page(request)},
+        {
+            "wallet": wallet,
+            "filters": filters,
+            "page": page,
+            "query": query_without_page(request),
+            # Kudos move no points, so they are not in the ledger: listed apart.
+            "kudos": Recognition.objects.filter(receiver=request.user, points=0)
+            .select_related("giver")
+            .order_by("-created_at", "-id")[:KUDOS_SHOWN],
+        },
     )
 
 

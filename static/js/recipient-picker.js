@@ -42,8 +42,16 @@
         var remove = document.createElement("button");
         remove.type = "button";
         remove.className = "chip-remove";
-        remove.setAttribute("aria-label", "Remove " + nameOf(box));
-        remove.textContent = "×";
+        // The name is in the button's text (visually hidden), not an aria-label, so a label search for the
+        // colleague's name finds only their checkbox.
+        var cross = document.createElement("span");
+        cross.setAttribute("aria-hidden", "true");
+        cross.textContent = "×";
+        var words = document.createElement("span");
+        words.className = "visually-hidden";
+        words.textContent = "Remove " + nameOf(box);
+        remove.appendChild(cross);
+        remove.appendChild(words);
         remove.addEventListener("click", function () {
           box.checked = false;
           box.dispatchEvent(new Event("change", { bubbles: true }));
