@@ -98,6 +98,14 @@ def take(page: Page) -> None:
     page.wait_for_selector(".errornote")
     shot(page, "clawback-refused")
 
+    # An empty amount takes the whole pool: the console names the figure and asks first.
+    page.fill("#id_amount", "")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # the script's question; the page's own follows
+    page.evaluate("document.querySelector('form[data-confirm-all]').removeAttribute('data-confirm-all')")
+    page.click("input[type=submit][value='Claw back points']")
+    page.wait_for_selector("[data-testid=confirm-clawback]")
+    shot(page, "clawback-confirm")
+
     page.goto(f"{BASE}/admin/wallets/walletledger/")
     shot(page, "wallet-ledger")
     page.goto(f"{BASE}/admin/points/allocationlog/")
@@ -110,6 +118,29 @@ def take(page: Page) -> None:
     page.click("#roll-forward-form input[type=submit]")
     page.wait_for_selector("#roll-forward")
     shot(page, "liability")
+
+
+PHONE_PAGES = [
+    ("index", "/admin/"),
+    ("tenants", "/admin/tenants/tenant/"),
+    ("allocation-log", "/admin/points/allocationlog/"),
+    ("recognitions", "/admin/recognition/recognition/"),
+    ("ledger-health", "/admin/ledger-health/"),
+    ("liability", "/admin/liability/"),
+]
+
+
+def take_phone(page: Page) -> None:
+    """The console at 375 px: every page as wide as the screen (wide tables scroll inside their box)."""
+    page.goto(f"{BASE}/admin/login/")
+    shot(page, "login-phone")
+    page.fill("#id_username", ADMIN)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{BASE}/admin/")
+    for name, path in PHONE_PAGES:
+        page.goto(f"{BASE}{path}")
+        shot(page, f"{name}-phone")
 
 
 def main() -> None:
@@ -136,6 +167,8 @@ def main() -> None:
             page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
             page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
             take(page)
+            phone = browser.new_page(viewport={"width": 375, "height": 812})
+            take_phone(phone)
             browser.close()
         if errors:
             print("browser console errors:", *errors, sep="\n  ", file=sys.stderr)

@@ -361,7 +361,7 @@ def test_wallet_voucher_and_phone_navigation(browser, live_server, funded_tenant
     page.get_by_role("button", name="Copy code").click()
     expect(page.locator("[data-copy-status]")).to_have_text("Copied.")
     assert page.evaluate("navigator.clipboard.readText()") == code
-    expect(page.locator(".how-to")).to_contain_text("enter the code at checkout")
+    expect(page.locator(".how-to")).to_contain_text("Enter the code at checkout")
     page.context.close()
 
 
