@@ -146,12 +146,18 @@ def endpoint_rotate_secret(*, actor: User, endpoint_id: UUID | str) -> CreatedEn
 
 
 def delivery_redeliver(*, actor: User, delivery_id: UUID | str, now: dt.datetime | None = None) -> WebhookDelivery:
-    """Send a delivery again now (same `webhook-id`, same body), with a fresh 24-hour retry window."""
-    _require_manager(actor)
+    """Send a delivery again now (same `webhook-id`, same body), with a fresh 24-hour retry window.
+
+    A manager redelivers their tenant's deliveries; a platform admin (the console) any tenant's.
+    """
+    deliveries = WebhookDelivery.objects.select_for_update()
+    if not actor.is_platform_admin:
+        _require_manager(actor)
+        deliveries = deliveries.filter(tenant_id=actor.tenant_id)
     now = now or timezone.now()
     with transaction.atomic():
         delivery = get_or_not_found(
-            WebhookDelivery.objects.select_for_update().filter(tenant_id=actor.tenant_id),
+            deliveries,
             "Delivery not found.",
             pk=delivery_id,
         )

@@ -109,3 +109,27 @@ def test_the_automation_page_saves_a_rule(client, manager):
         {"kind": "BIRTHDAY", "is_active": "on", "points": "10", "message_template": "Hi {boss}"},
     )
     assert bad.status_code == 400 and "Unknown placeholder" in bad.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_console_lists_deliveries_and_redelivers(client, platform_admin, manager, receiver):
+    created = services.endpoint_create(actor=manager, url=receiver.url, events=["*"])
+    receiver.secret = created.secret
+    services.deliveries_for_event(
+        payloads.EventMessage(uuid.uuid4(), "user.created", manager.tenant_id, timezone.now(), {})
+    )
+    delivery.deliver_due()
+    row = WebhookDelivery.objects.get()
+    client.force_login(platform_admin)
+    assert client.get("/admin/webhooks/webhookdelivery/").status_code == 200
+    detail = client.get(f"/admin/webhooks/webhookdelivery/{row.pk}/change/").content.decode()
+    assert "user.created" in detail and '{"ok": true}' in detail.replace("&quot;", '"')
+    assert (
+        created.secret
+        not in client.get(f"/admin/webhooks/webhookendpoint/{created.endpoint.pk}/change/").content.decode()
+    )
+    client.post(
+        "/admin/webhooks/webhookdelivery/", {"action": "redeliver", "_selected_action": [str(row.pk)]}, follow=True
+    )
+    delivery.deliver_due()
+    assert len(receiver.requests) == 2 and receiver.requests[1].headers["webhook-id"] == str(row.pk)
