@@ -17,16 +17,24 @@ from perksu.api.permissions import IsMember
 from perksu.api.schema import ERROR_RESPONSES, IDEMPOTENCY_KEY, MONEY_ERROR_RESPONSES
 from perksu.api.viewsets import TenantScopedViewSet, money_response
 
+from .api_peer import (
+    AllowanceViewSet,
+    CommentViewSet,
+    CompanyValueViewSet,
+    FeedViewSet,
+    RecognitionEngagementMixin,
+    award_figures,
+)
 from .filters import RecognitionFilter
 from .models import Recognition
-from .services import MAX_MESSAGE_LENGTH, MAX_RECIPIENTS, AwardResult, recognition_create
+from .services import MAX_MESSAGE_LENGTH, MAX_RECIPIENTS, MAX_VALUES, AwardResult, recognition_create
 
 Source = Recognition.FundingSource
 
 
 @extend_schema_field({"type": "string", "enum": Source.values, "x-spec-enum-id": "recognition-source-input"})
 class AnyFundingSourceField(serializers.ChoiceField):
-    """`POOL`, `LEAD_BUDGET` or `NONE` (kudos), case-insensitive; omitted → the seed's rule picks one."""
+    """`POOL`, `LEAD_BUDGET`, `ALLOWANCE` or `NONE` (kudos), case-insensitive; omitted → the funding rule picks one."""
 
     def __init__(self, **kwargs):
         super().__init__(choices=Source.choices, **kwargs)
@@ -48,7 +56,14 @@ class RecognitionCreateInput(StrictInput):
     message = serializers.CharField(max_length=MAX_MESSAGE_LENGTH)
     funding_source = AnyFundingSourceField(
         required=False,
-        help_text="Omitted: the pool if you are a manager and it covers the award, else your lead budget.",
+        help_text="Omitted: a manager's pool, then lead budget; a lead's budget, then allowance; an employee's "
+        "allowance.",
+    )
+    values = serializers.ListField(
+        child=IdField(),
+        required=False,
+        max_length=MAX_VALUES,
+        help_text=f"0–{MAX_VALUES} company value ids (a #hashtag in the message names one too).",
     )
 
     def validate(self, attrs):
@@ -91,9 +106,11 @@ class RecognitionCreateOutput(RecognitionOutput):
     recognitions = RecognitionRowOutput(many=True)
     tenant_remaining_pool = serializers.IntegerField(allow_null=True, help_text="Set when the pool paid.")
     lead_remaining_budget = serializers.IntegerField(allow_null=True, help_text="Set when your lead budget paid.")
+    allowance_remaining = serializers.IntegerField(allow_null=True, help_text="Set when your allowance paid.")
+    value_ids = serializers.ListField(child=serializers.UUIDField())
 
 
-def _created_body(result: AwardResult, recipient_ids: list) -> dict:
+def _created_body(result: AwardResult, recipient_ids: list, giver) -> dict:
     """The body of `RecognitionCreateOutput`, read back in one query (the rows with giver and receiver)."""
     rows = {
         r.receiver_id: r
@@ -114,8 +131,8 @@ def _created_body(result: AwardResult, recipient_ids: list) -> dict:
         "receiver_ids": [str(user_id) for user_id in recipient_ids],
         "total_points": result.points * len(recipient_ids),
         "recognitions": recognitions,
-        "tenant_remaining_pool": result.pool_balance_after if result.funding_source == Source.POOL else None,
-        "lead_remaining_budget": result.lead_budget_after if result.funding_source == Source.LEAD_BUDGET else None,
+        **award_figures(result, giver),
+        "value_ids": [str(v) for v in result.value_ids],
     }
 
 
@@ -125,7 +142,9 @@ def _created_body(result: AwardResult, recipient_ids: list) -> dict:
         summary="One recognition of the feed", responses={200: RecognitionOutput, **ERROR_RESPONSES}
     ),
 )
-class RecognitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class RecognitionViewSet(
+    RecognitionEngagementMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet
+):
     queryset = Recognition.objects.select_related("giver", "receiver", "tenant")
     serializer_class = RecognitionOutput
     filterset_class = RecognitionFilter
@@ -133,12 +152,14 @@ class RecognitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     throttle_scope = "money"  # counts the create only: reads are never throttled as money
 
     @extend_schema(
-        summary="Recognise colleagues: an award with points (manager, lead) or kudos with 0 points (anyone)",
-        description="`to_user_id` or `to_user_ids` (1–50, each once), `points` per recipient, `message`. "
-        "One source pays `points × recipients`: the pool if you are a manager and it covers it, else your lead "
-        "budget (`funding_source` names one). Refusals: `self_recognition`, `inactive_user`, "
-        "`duplicate_recipients`, `over_award_cap`, `insufficient_balance`, `tenant_suspended`; a recipient "
-        "outside your tenant answers 404.",
+        summary="Recognise colleagues: points (manager, lead, or anyone from an allowance) or kudos (0 points)",
+        description="`to_user_id` or `to_user_ids` (1–50, each once), `points` per recipient, `message`, "
+        "`values` (0–3 ids; a `#hashtag` in the message names a value too). One source pays `points × "
+        "recipients`: a manager's pool, else lead budget; a lead's budget, else allowance; an employee's "
+        "allowance (`funding_source` names one, `ALLOWANCE` included). Refusals: `self_recognition`, "
+        "`inactive_user`, `duplicate_recipients`, `over_award_cap`, `insufficient_balance`, "
+        "`allowance_exceeded` (`remaining`, `required`), `value_required`, `too_many_values`, "
+        "`tenant_suspended`; a recipient or value outside your tenant answers 404.",
         request=RecognitionCreateInput,
         responses={201: RecognitionCreateOutput, **MONEY_ERROR_RESPONSES},
         parameters=[IDEMPOTENCY_KEY],
@@ -153,8 +174,9 @@ class RecognitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
                 points=data["points"],
                 message=data["message"],
                 funding_source=data.get("funding_source"),
+                values=data.get("values"),
             )
-            return status.HTTP_201_CREATED, _created_body(result, data["recipient_ids"])
+            return status.HTTP_201_CREATED, _created_body(result, data["recipient_ids"], request.user)
 
         return money_response(request, "recognitions.create", operation)
 
@@ -174,5 +196,9 @@ seed_recognition_create = SeedRecognitionViewSet.as_view({"post": "create"})
 router = SimpleRouter()
 router.trailing_slash = "/?"
 router.register("recognitions", RecognitionViewSet, basename="recognition")
+router.register("allowances", AllowanceViewSet, basename="allowance")
+router.register("values", CompanyValueViewSet, basename="company-value")
+router.register("comments", CommentViewSet, basename="comment")
+router.register("feed", FeedViewSet, basename="feed")
 
 urlpatterns = router.urls

@@ -16,6 +16,7 @@ urlpatterns = [
     path("v1/", include("points.api")),
     path("v1/", include("tenants.api")),
     path("v1/", include("people.api")),
+    path("v1/", include("tenants.api_settings")),
     path("v1/", include("recognition.api")),
     path("v1/", include("wallets.api")),
     path("v1/", include("insights.api")),
