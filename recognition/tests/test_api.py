@@ -79,6 +79,8 @@ def test_manager_awards_one_employee_from_the_pool(manager, employee, funded_ten
         "recognitions": [{**row, "wallet_balance_after": 1_000, "ledger_entry_id": str(entry.pk)}],
         "tenant_remaining_pool": 49_000,
         "lead_remaining_budget": None,
+        "allowance_remaining": None,
+        "value_ids": [],
     }
     assert pool_of(funded_tenant) == 49_000
     assert wallet_of(employee) == 1_000
