@@ -392,7 +392,7 @@ class CardOutput(serializers.Serializer):
 
 def _plain(card: dict) -> dict:
     """A card without the model instances the pages use."""
-    strip = lambda p: {k: v for k, v in p.items() if k not in ("user", "hue")}  # noqa: E731
+    strip = lambda p: {k: v for k, v in p.items() if k not in ("user", "tone")}  # noqa: E731
     out = {**card, "giver": strip(card["giver"]), "recipients": [strip(p) for p in card["recipients"]]}
     out["comments"] = [{**c, "author": strip(c["author"])} for c in card["comments"]]
     out["add_ons"] = [{**a, "giver": strip(a["giver"])} for a in card["add_ons"]]

@@ -10,9 +10,11 @@ from django.db.models import Q
 
 from points.forms_admin import PointsAmountField
 from points.models import LeadBudget
-from tenants.models import User
+from tenants.models import Tenant, User
 
-from .services import MAX_MESSAGE_LENGTH, MAX_RECIPIENTS
+from . import allowances
+from .models import CompanyValue
+from .services import MAX_MESSAGE_LENGTH, MAX_RECIPIENTS, MAX_VALUES
 
 POINTS, KUDOS = "points", "kudos"
 KINDS = [(POINTS, "Points"), (KUDOS, "Kudos only (no points)")]
@@ -89,6 +91,12 @@ class RecognitionForm(forms.Form):
         required=False,
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": "1", "min": "1"}),
     )
+    values = forms.MultipleChoiceField(
+        label="Company values",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=f"Up to {MAX_VALUES}; a #hashtag in the message names one too.",
+    )
     message = forms.CharField(
         label="Message",
         max_length=MAX_MESSAGE_LENGTH,
@@ -109,7 +117,10 @@ class RecognitionForm(forms.Form):
             data[self.add_prefix("kind")] = KUDOS if zero else POINTS
             self.data = data
         self.giver = giver
-        self.can_fund = giver.is_manager or giver.is_lead
+        tenant = Tenant.objects.get(pk=giver.tenant_id)
+        self.allowance = allowances.allowance_status(tenant=tenant, user=giver)
+        self.require_value = tenant.require_value
+        self.can_fund = giver.is_manager or giver.is_lead or self.allowance.limit > 0
         self.search = search.strip()[:100]
         self.recipients_shown = RECIPIENTS_SHOWN
         field = self.fields["recipients"]
@@ -122,9 +133,21 @@ class RecognitionForm(forms.Form):
         )
         self.fields["message"].widget.attrs.pop("maxlength", None)
         if not self.can_fund:
-            # Employees give kudos: zero points, no field to fill in.
+            # Without an allowance an employee gives kudos: zero points, no field to fill in.
             del self.fields["points"]
             del self.fields["kind"]
+        elif not (giver.is_manager or giver.is_lead):
+            self.fields[
+                "points"
+            ].help_text = f"From your allowance: {self.allowance.remaining:,} of {self.allowance.limit:,} left."
+        values = CompanyValue.objects.filter(tenant_id=giver.tenant_id, is_active=True).order_by("position", "name")
+        self.fields["values"].choices = [(str(v.pk), f"{v.name} #{v.hashtag}") for v in values]
+        if not self.fields["values"].choices:
+            del self.fields["values"]
+        elif self.require_value:
+            self.fields["values"].help_text = "Name at least one value for a recognition with points. " + (
+                self.fields["values"].help_text
+            )
 
     def clean_recipients(self) -> list[str]:
         chosen = self.cleaned_data["recipients"]
@@ -138,6 +161,16 @@ class RecognitionForm(forms.Form):
         if wants_points and not self.has_error("points") and cleaned.get("points") is None:
             self.add_error("points", "Enter the points for each recipient, or choose kudos.")
         return cleaned
+
+    def clean_values(self) -> list[str]:
+        chosen = self.cleaned_data["values"]
+        if len(chosen) > MAX_VALUES:
+            raise forms.ValidationError(f"Choose at most {MAX_VALUES} values.")
+        return chosen
+
+    @property
+    def values_value(self) -> list[str]:
+        return self.cleaned_data.get("values", []) if "values" in self.fields else []
 
     @property
     def points_value(self) -> int:
@@ -154,4 +187,5 @@ def award_sources(giver: User) -> dict:
         return {"pool": giver.tenant.points_allocation_balance}
     if giver.is_lead:
         return {"budget": LeadBudget.objects.filter(lead=giver).values_list("balance", flat=True).first() or 0}
-    return {}
+    status = allowances.allowance_status(tenant=giver.tenant, user=giver)
+    return {"allowance": status.remaining} if status.limit else {}

@@ -28,12 +28,12 @@ MAX_PAGE_SIZE = 100
 def person(user: User | None) -> dict:
     """What a card shows of a person: name, initials and a stable colour (an avatar without a photo)."""
     if user is None:
-        return {"id": None, "name": "The company", "initials": "★", "hue": 210}
+        return {"id": None, "name": "The company", "initials": "★", "tone": 0}
     name = user.full_name or user.email
     words = [w for w in name.replace("@", " ").split() if w[:1].isalnum()]
     initials = "".join(w[0] for w in (words[:1] + words[1:][-1:])).upper() or "?"
-    hue = int(hashlib.sha256(str(user.pk).encode()).hexdigest()[:4], 16) % 360
-    return {"id": user.pk, "name": name, "initials": initials, "hue": hue, "user": user}
+    tone = int(hashlib.sha256(str(user.pk).encode()).hexdigest()[:4], 16) % 12
+    return {"id": user.pk, "name": name, "initials": initials, "tone": tone, "user": user}
 
 
 @dataclass
@@ -107,7 +107,7 @@ def cards_for(*, viewer: User, groups: list[UUID]) -> list[dict]:
     rows = defaultdict(list)
     for r in (
         Recognition.objects.filter(tenant_id=tenant_id, group_id__in=groups)
-        .select_related("giver", "receiver")
+        .select_related("giver", "receiver", "tenant")
         .order_by("receiver__full_name", "id")
     ):
         rows[r.group_id].append(r)
@@ -163,7 +163,8 @@ def cards_for(*, viewer: User, groups: list[UUID]) -> list[dict]:
             {
                 "group_id": group_id,
                 "id": first.pk,
-                "giver": person(first.giver),
+                "giver": person(first.giver) if first.giver_id else {**person(None), "name": first.giver_name},
+                "automated": first.giver_id is None,
                 "recipients": [person(r.receiver) for r in members],
                 "points": first.points,
                 "total_points": first.points * len(members),
