@@ -11,9 +11,11 @@ from django.db import transaction
 from people.demo import seed_people
 from points.models import AllocationLog
 from points.services import lead_delegate, tenant_allocate
-from recognition.services import recognition_create
+from recognition.engagement import comment_create, reaction_add, value_create
+from recognition.models import CompanyValue
+from recognition.services import recognition_add_on, recognition_create
 from tenants.models import Role, Tenant, User
-from tenants.services import tenant_create, user_create
+from tenants.services import tenant_create, tenant_settings_update, user_create
 from wallets.models import Reward
 from wallets.services import redemption_create, reward_create
 
@@ -36,6 +38,11 @@ REWARDS = [
     ("Noise-cancelling headphones", "Over-ear, from the partner store.", 15000, 3),
 ]
 INVOICE = "Invoice #8842"
+VALUES = [
+    ("Own it", "OwnIt", "Take responsibility for the outcome, not just the task."),
+    ("Safety first", "SafetyFirst", "Nobody gets hurt; we stop the job when in doubt."),
+    ("One team", "OneTeam", "Help the crew next to you; share what you know."),
+]
 
 
 class Command(BaseCommand):
@@ -58,6 +65,8 @@ class Command(BaseCommand):
             if not AllocationLog.objects.filter(tenant=tenant, reference_note=INVOICE).exists():
                 self._move_money(admin, tenant, people)
             seed_people(tenant)
+            if not CompanyValue.objects.filter(tenant_id=tenant.pk).exists():
+                self._peer_recognition(tenant, people)
         self._print_logins(tenant)
 
     def _user(self, email: str, full_name: str, role: str, *, tenant: Tenant | None) -> User:
@@ -82,6 +91,37 @@ class Command(BaseCommand):
         recognition_create(giver=asha, recipient_ids=[rahul.pk], points=0, message="Thanks for covering my shift!")
         coffee = Reward.objects.get(tenant=tenant, name="Coffee voucher")
         redemption_create(user=asha, reward_id=coffee.pk)
+
+    def _peer_recognition(self, tenant: Tenant, people: dict[str, User]) -> None:
+        """SPEC §10 at a glance: 100 points a month for every employee to give, three values,
+        gifts from allowances (one with an add-on), reactions and comments."""
+        manager = people["manager@triton.test"]
+        asha, rahul, meera = people["asha@triton.test"], people["rahul@triton.test"], people["meera@triton.test"]
+        vikram, zoya = people["vikram@triton.test"], people["zoya@triton.test"]
+        tenant_settings_update(
+            actor=manager,
+            tenant=tenant,
+            changes={"timezone": "Asia/Kolkata", "locale": "en-IN", "allowance_employee": 100, "allowance_lead": 50},
+        )
+        for name, tag, description in VALUES:
+            value_create(actor=manager, name=name, hashtag=tag, description=description)
+        first = recognition_create(
+            giver=rahul,
+            recipient_ids=[asha.pk],
+            points=20,
+            message="Stayed late to get the pump telemetry back online. #OwnIt",
+        )
+        recognition_create(
+            giver=meera,
+            recipient_ids=[vikram.pk, zoya.pk],
+            points=10,
+            message="The safety walkthrough was the clearest we've had. #SafetyFirst #OneTeam",
+        )
+        recognition_add_on(giver=zoya, recognition_id=first.group_id, points=10, message="+10, it saved my morning")
+        reaction_add(user=meera, recognition_id=first.group_id, emoji="👏")
+        reaction_add(user=manager, recognition_id=first.group_id, emoji="🎉")
+        comment_create(author=manager, recognition_id=first.group_id, text="Exactly the ownership we want to see.")
+        comment_create(author=asha, recognition_id=first.group_id, text="Thank you both!")
 
     def _print_logins(self, tenant: Tenant) -> None:
         out = self.stdout.write
