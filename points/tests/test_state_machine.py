@@ -11,8 +11,10 @@ examples do not see each other's rows.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections import Counter
+from unittest import mock
 
 import pytest
 from django.db import connection, transaction
@@ -24,6 +26,9 @@ from perksu.errors import DomainError
 from points.models import LeadBudget
 from points.reconcile import reconcile
 from points.services import lead_delegate, lead_recall, tenant_allocate, tenant_clawback
+from recognition import allowances
+from recognition import services as recognition_services
+from recognition.models import AllowanceUsage
 from recognition.services import recognition_create, recognition_distribute
 from tenants.models import Role, Tenant
 from tenants.services import tenant_create, user_create, user_set_active
@@ -31,6 +36,8 @@ from wallets.models import Reward, Wallet
 from wallets.services import redemption_create, redemption_refund, reward_create
 
 amounts = st.integers(min_value=1, max_value=3_000)
+ALLOWANCE = 300
+"""Each employee's allowance per month in the model tenant."""
 bad_amounts = st.sampled_from([0, -1, 1.5, True, "10", 10**9 + 1])
 indexes = st.integers(min_value=0, max_value=100)
 
@@ -84,10 +91,28 @@ class Books(RuleBasedStateMachine):
         self.cost = {r.pk: r.points_cost for r in self.rewards}
         self.redemptions: list[list] = []  # [id, user_id, reward_id, cost, refunded]
         self.inactive: set = set()
+        # Allowances (SPEC §10): employees may give 300 a month from the pool. The clock the
+        # recognition services read is the model's, so a rule can move to the next period.
+        Tenant.objects.filter(pk=self.tenant.pk).update(allowance_employee=ALLOWANCE)
+        self.now = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
+        self._clocks = [
+            mock.patch.object(module.timezone, "now", lambda: self.now) for module in (recognition_services, allowances)
+        ]
+        for clock in self._clocks:
+            clock.start()
+        self.usage: dict[tuple, list[int]] = {}  # (user id, period start) → [limit, given]
 
     def teardown(self):
+        for clock in self._clocks:
+            clock.stop()
         transaction.set_rollback(True)
         self._atomic.__exit__(None, None, None)
+
+    def _period(self) -> dt.date:
+        return self.now.date().replace(day=1)
+
+    def _usage(self, user) -> list[int]:
+        return self.usage.get((user.pk, self._period()), [ALLOWANCE, 0])
 
     # --- helpers ------------------------------------------------------------
 
@@ -211,6 +236,52 @@ class Books(RuleBasedStateMachine):
 
         self._award(lead, picks, points, self.budgets[lead.pk], pay)
 
+    @rule(i=indexes, picks=st.lists(indexes, min_size=1, max_size=3), points=st.integers(1, 200))
+    def allowance_gift(self, i, picks, points):
+        """An employee gives from their allowance: refused over what is left, else the pool pays."""
+        giver = self._pick(self.employees, i)
+        if giver.pk in self.inactive:
+            return
+        recipients = self._recipients(giver, picks)
+        total = points * len(recipients)
+        limit, given = self._usage(giver)
+        refused = self._award_refusal(giver, recipients, 0, 0)
+        if refused is None and total > limit - given:
+            refused = "allowance_exceeded"
+        if refused is None and total > self.pool:
+            refused = "insufficient_balance"
+        result = self._expect(
+            refused,
+            lambda: recognition_create(
+                giver=giver, recipient_ids=[r.pk for r in recipients], points=points, message="gift"
+            ),
+        )
+        if result:
+            self.pool -= total
+            self.usage[(giver.pk, self._period())] = [limit, given + total]
+            for r in recipients:
+                self.wallets[r.pk] += points
+            assert (result.funding_source, result.allowance_given) == ("ALLOWANCE", given + total)
+            assert result.pool_balance_after == self.pool
+
+    @rule(i=indexes, amount=st.integers(1, 300))
+    def boost(self, i, amount):
+        employee = self._pick(self.employees, i)
+        refused = "inactive_user" if employee.pk in self.inactive else None
+        result = self._expect(
+            refused,
+            lambda: allowances.allowance_boost(actor=self.manager, user_id=employee.pk, amount=amount, reason="b"),
+        )
+        if result:
+            limit, given = self._usage(employee)
+            self.usage[(employee.pk, self._period())] = [limit + amount, given]
+            assert result.limit_after == limit + amount
+
+    @rule(days=st.integers(1, 40))
+    def time_passes(self, days):
+        """The clock moves on, sometimes into the next period: what was not given lapses."""
+        self.now += dt.timedelta(days=days)
+
     @rule(i=indexes, j=indexes)
     def kudos(self, i, j):
         giver = self._pick(self.members, i)
@@ -312,6 +383,13 @@ class Books(RuleBasedStateMachine):
         assert dict(budgets) == self.budgets
         assert {user_id: balance for user_id, balance, _ in wallets} == self.wallets
         assert dict(Reward.objects.filter(tenant=self.tenant).values_list("pk", "stock")) == self.stock
+
+    @invariant()
+    def allowance_usage_matches_the_model(self):
+        rows = AllowanceUsage.objects.filter(tenant_id=self.tenant.pk).values_list(
+            "user_id", "period_start", "limit", "given"
+        )
+        assert {(u, p): [limit, given] for u, p, limit, given in rows} == self.usage
 
     @invariant()
     def books_reconcile(self):
