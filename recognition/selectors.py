@@ -28,7 +28,7 @@ MAX_PAGE_SIZE = 100
 def person(user: User | None) -> dict:
     """What a card shows of a person: name, initials and a stable colour (an avatar without a photo)."""
     if user is None:
-        return {"id": None, "name": "The company", "initials": "★", "tone": 0}
+        return {"id": None, "name": "The company", "initials": "★", "tone": 0, "user": None}
     name = user.full_name or user.email
     words = [w for w in name.replace("@", " ").split() if w[:1].isalnum()]
     initials = "".join(w[0] for w in (words[:1] + words[1:][-1:])).upper() or "?"
@@ -107,14 +107,14 @@ def cards_for(*, viewer: User, groups: list[UUID]) -> list[dict]:
     rows = defaultdict(list)
     for r in (
         Recognition.objects.filter(tenant_id=tenant_id, group_id__in=groups)
-        .select_related("giver", "receiver", "tenant")
+        .select_related("giver__profile", "receiver__profile", "tenant")
         .order_by("receiver__full_name", "id")
     ):
         rows[r.group_id].append(r)
     add_ons = defaultdict(list)
     for r in (
         Recognition.objects.filter(tenant_id=tenant_id, parent_id__in=groups)
-        .select_related("giver")
+        .select_related("giver__profile", "tenant")
         .order_by("created_at", "id")
     ):
         add_ons[r.parent_id].append(r)
@@ -133,7 +133,7 @@ def cards_for(*, viewer: User, groups: list[UUID]) -> list[dict]:
     ):
         counts[row["group_id"]][row["emoji"]] = (row["n"], row["mine"] > 0)
     comments = defaultdict(list)
-    for c in Comment.objects.filter(tenant_id=tenant_id, group_id__in=groups).select_related("author"):
+    for c in Comment.objects.filter(tenant_id=tenant_id, group_id__in=groups).select_related("author__profile"):
         comments[c.group_id].append(c)
 
     cards = []
@@ -151,7 +151,7 @@ def cards_for(*, viewer: User, groups: list[UUID]) -> list[dict]:
                 {
                     "group_id": r.group_id,
                     "id": r.pk,
-                    "giver": person(r.giver),
+                    "giver": person(r.giver) if r.giver_id else {**person(None), "name": r.giver_name},
                     "points": r.points,
                     "total_points": r.points,
                     "message": r.message,
