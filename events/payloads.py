@@ -14,34 +14,53 @@ def person(user) -> dict[str, Any]:
     return {"id": str(user.pk), "name": user.full_name or user.email}
 
 
-def recognition(result, *, giver, recipients: dict | None = None, parent_group_id=None) -> dict[str, Any]:
-    """`recognition.created` / `recognition.add_on` from an `AwardResult`: one event per recognition group."""
-    names = recipients or {}
+def recognition_base(
+    *, giver, points: int, message: str, funding_source: str, group_id, values: list | None = None, parent_group_id=None
+) -> dict[str, Any]:
+    """`recognition.created` / `recognition.add_on` without its recipients (the award's statement adds them in SQL)."""
     payload = {
-        "group_id": str(result.group_id),
+        "group_id": str(group_id),
         "giver": person(giver),
-        "points": result.points,
-        "funding_source": result.funding_source,
-        "message": result.recognitions[0].message if result.recognitions else "",
-        "recipients": [
-            {"id": str(r.receiver_id), "name": names.get(r.receiver_id, ""), "recognition_id": str(r.pk)}
-            for r in result.recognitions
-        ],
-        "values": [],
+        "points": points,
+        "funding_source": funding_source,
+        "message": message,
+        "values": values or [],
     }
     if parent_group_id is not None:
         payload["parent_group_id"] = str(parent_group_id)
     return payload
 
 
-def redemption(redemption, *, user, reward) -> dict[str, Any]:
+def recognition(result, *, giver, names: dict, values: list | None = None, parent_group_id=None) -> dict[str, Any]:
+    """`recognition.created` / `recognition.add_on` from an `AwardResult`: one event per recognition group.
+
+    `names`: recipient user id → display name. The recipients keep the order of the request.
+    """
+    message = result.recognitions[0].message if result.recognitions else ""
+    payload = recognition_base(
+        giver=giver,
+        points=result.points,
+        message=message,
+        funding_source=result.funding_source,
+        group_id=result.group_id,
+        values=values,
+        parent_group_id=parent_group_id,
+    )
+    payload["recipients"] = [
+        {"id": str(r.receiver_id), "name": names.get(r.receiver_id, ""), "recognition_id": str(r.pk)}
+        for r in result.recognitions
+    ]
+    return payload
+
+
+def redemption(redemption, *, user, reward, status: str | None = None) -> dict[str, Any]:
     """`redemption.issued` / `redemption.refunded` (never the voucher code)."""
     return {
         "redemption_id": str(redemption.pk),
         "user": person(user),
         "reward": {"id": str(reward.pk), "name": reward.name},
         "points": redemption.points_spent,
-        "status": redemption.status,
+        "status": status or redemption.status,
     }
 
 

@@ -16,6 +16,7 @@ def run_jobs(*, max_tasks: int | None = None) -> int:
         max_tasks=max_tasks,
         worker_id="test-worker",
         excluded_queue_names=[],
+        manage_connections=False,
     )
     worker.run()
     return worker._run_tasks

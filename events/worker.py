@@ -26,9 +26,11 @@ STALE_SWEEP_SECONDS = 60
 
 
 class Worker(DatabaseWorker):
-    def __init__(self, *, schedule_every: float = 0, **kwargs) -> None:
+    def __init__(self, *, schedule_every: float = 0, manage_connections: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
         self.schedule_every = schedule_every
+        # Off when run inside a test's transaction, whose connection must stay open.
+        self.manage_connections = manage_connections
         self._last_sweep = 0.0
         self._last_schedule = 0.0
         self._last_periodic: dict[str, float] = {}
@@ -69,7 +71,8 @@ class Worker(DatabaseWorker):
     def run(self) -> None:
         logger.info("worker %s started (queues %s)", self.worker_id, ",".join(self.queue_names))
         while self.running:
-            close_old_connections()
+            if self.manage_connections:
+                close_old_connections()
             self.housekeeping()
             try:
                 dispatched = dispatch_pending()

@@ -14,6 +14,8 @@ from uuid import UUID
 
 from django.db import connection
 
+from events import event_types, payloads
+from events.services import record_event
 from perksu.errors import DomainError, NotFoundError, insufficient
 from tenants.models import Tenant
 
@@ -53,15 +55,28 @@ def pool_debit(tenant_id: UUID, amount: int, *, require_active: bool = True) -> 
     """Take `amount` from the tenant pool; return the pool after.
 
     Refuses (raises) if the pool does not cover it or, with `require_active`,
-    if the tenant is suspended. Locks the tenant row: call it last.
+    if the tenant is suspended. Locks the tenant row: call it last. When the
+    debit takes the pool below the tenant's low-balance threshold (it was at or
+    above it before), records `pool.low_balance` in the caller's transaction:
+    once per crossing.
     """
     active = " AND status = 'ACTIVE'" if require_active else ""
-    after = _returning(
-        f"UPDATE {_TENANTS} SET points_allocation_balance = points_allocation_balance - %s "
-        f"WHERE id = %s AND points_allocation_balance >= %s{active} RETURNING points_allocation_balance",
-        [amount, _pk(tenant_id), amount],
-    )
-    if after is not None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_TENANTS} SET points_allocation_balance = points_allocation_balance - %s "
+            f"WHERE id = %s AND points_allocation_balance >= %s{active} "
+            f"RETURNING points_allocation_balance, low_balance_threshold",
+            [amount, _pk(tenant_id), amount],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        after, threshold = row
+        if after < threshold <= after + amount:
+            record_event(
+                tenant_id=tenant_id,
+                name=event_types.POOL_LOW_BALANCE,
+                payload=payloads.pool_low_balance(pool_balance=after, threshold=threshold),
+            )
         return after
     tenant = Tenant.objects.filter(pk=tenant_id).values("status", "points_allocation_balance").first()
     if tenant is None:

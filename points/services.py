@@ -13,6 +13,8 @@ from uuid import UUID
 
 from django.db import transaction
 
+from events import event_types, payloads
+from events.services import record_event
 from perksu.errors import DomainError, PermissionDeniedError, get_or_not_found, insufficient
 from tenants.models import Role, Tenant, User
 
@@ -99,6 +101,12 @@ def tenant_allocate(
         log_movement(
             "allocate", tenant_id=tenant.pk, actor_id=actor.pk, amount=amount, pool_after=balance_after, log_id=log.pk
         )
+        record_event(
+            tenant_id=tenant.pk,
+            name=event_types.ALLOCATION_CREATED,
+            payload=payloads.allocation(log, currency=tenant.currency),
+            actor_id=actor.pk,
+        )
     return AllocationResult(tenant.pk, amount, balance_after, tenant.currency, log, billing)
 
 
@@ -142,6 +150,12 @@ def tenant_clawback(*, actor: User, tenant_id: UUID | str, reason: str, amount: 
         log_movement(
             "clawback", tenant_id=tenant.pk, actor_id=actor.pk, amount=amount, pool_after=balance_after, log_id=log.pk
         )
+        record_event(
+            tenant_id=tenant.pk,
+            name=event_types.CLAWBACK_CREATED,
+            payload=payloads.allocation(log, currency=tenant.currency),
+            actor_id=actor.pk,
+        )
     return AllocationResult(tenant.pk, amount, balance_after, tenant.currency, log, billing)
 
 
@@ -181,6 +195,12 @@ def lead_delegate(*, actor: User, lead_id: UUID | str, amount: int, note: str = 
             lead_budget_after=lead_after,
             pool_after=pool_after,
             log_id=log.pk,
+        )
+        record_event(
+            tenant_id=actor.tenant_id,
+            name=event_types.DELEGATION_CREATED,
+            payload=payloads.delegation(log, lead=lead),
+            actor_id=actor.pk,
         )
     return DelegationResult(actor.tenant_id, lead.pk, amount, lead_after, pool_after, log)
 

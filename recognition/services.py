@@ -18,6 +18,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from events import event_types, payloads
+from events.services import events_enabled, record_event
 from perksu.errors import DomainError, NotFoundError, PermissionDeniedError, insufficient
 from points import balances
 from points.amounts import require_amount
@@ -393,7 +395,7 @@ def _recognise(
         [_recognition(giver, user_id, points, message, source, group_id, now, parent_id, period) for user_id in ids]
     )
     if points == 0:
-        return AwardResult(
+        result = AwardResult(
             tenant.pk,
             group_id,
             0,
@@ -405,6 +407,8 @@ def _recognise(
             None,
             value_ids=value_ids,
         )
+        _record_recognition(giver, result, wallets, parent_id=parent_id)
+        return result
 
     Wallet.objects.filter(pk__in=[w.pk for w in wallets]).update(
         balance=F("balance") + points,
@@ -447,8 +451,44 @@ def _recognise(
         allowance_given=given_after,
         value_ids=value_ids,
     )
+    _record_recognition(giver, result, wallets, parent_id=parent_id)
     _log_award(giver, result)
     return result
+
+
+def _event_values(value_ids: Sequence[UUID]) -> list[dict]:
+    if not value_ids:
+        return []
+    rows = CompanyValue.objects.filter(pk__in=list(value_ids)).values_list("id", "name", "hashtag")
+    by_id = {pk: {"id": str(pk), "name": name, "hashtag": hashtag} for pk, name, hashtag in rows}
+    return [by_id[v] for v in value_ids if v in by_id]
+
+
+def _event_base(giver: User, points: int, message: str, source: str, group_id: UUID, value_ids, parent_id) -> dict:
+    """The `recognition.created` / `recognition.add_on` payload without its recipients."""
+    return payloads.recognition_base(
+        giver=giver,
+        points=points,
+        message=message,
+        funding_source=source,
+        group_id=group_id,
+        values=_event_values(value_ids),
+        parent_group_id=parent_id,
+    )
+
+
+def _record_recognition(giver: User, result: AwardResult, wallets: list[Wallet], *, parent_id=None) -> None:
+    """`recognition.created` (`recognition.add_on` for an add-on) for the group, in the award's
+    transaction (the general path's; the one-statement path writes it in its statement)."""
+    names = {w.user_id: w.user.full_name or w.user.email for w in wallets}
+    record_event(
+        tenant_id=result.tenant_id,
+        name=event_types.RECOGNITION_ADD_ON if parent_id else event_types.RECOGNITION_CREATED,
+        payload=payloads.recognition(
+            result, giver=giver, names=names, values=_event_values(result.value_ids), parent_group_id=parent_id
+        ),
+        actor_id=giver.pk,
+    )
 
 
 def _log_award(giver: User, result: AwardResult) -> None:
@@ -519,6 +559,9 @@ def _award_in_one_statement(
                 now=now,
                 parent_id=parent_id,
                 has_value=bool(value_ids),
+                event_payload=_event_base(giver, points, message, source, group_id, value_ids, parent_id)
+                if events_enabled()
+                else None,
             )
     except DatabaseError as exc:
         if getattr(exc.__cause__, "sqlstate", None) == statements.AWARD_NOT_PAID:
@@ -655,6 +698,16 @@ def recognition_distribute(
         )
         statements.insert_distribution_ledger(group_id=group_id, giver=giver, amount=amount, note=message[:500])
         pool_after = balances.pool_debit(tenant.pk, amount * count)
+        payload = payloads.recognition_base(
+            giver=giver, points=amount, message=message, funding_source=Source.POOL, group_id=group_id
+        )
+        payload["recipients"] = [
+            {"id": str(user_id), "name": name or email, "recognition_id": str(pk)}
+            for pk, user_id, name, email in Recognition.objects.filter(group_id=group_id)
+            .order_by("receiver__full_name", "receiver_id")
+            .values_list("pk", "receiver_id", "receiver__full_name", "receiver__email")
+        ]
+        record_event(tenant_id=tenant.pk, name=event_types.RECOGNITION_CREATED, payload=payload, actor_id=giver.pk)
         log_movement(
             "distribute",
             tenant_id=tenant.pk,

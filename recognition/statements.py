@@ -8,10 +8,13 @@ runs the statements. Table and column names come from the models.
 
 from __future__ import annotations
 
-from uuid import UUID
+import json
+from uuid import UUID, uuid4
 
 from django.db import connection
 
+from events import event_types
+from events.models import Event
 from perksu.db import prepared_cursor
 from points import balances
 from points.models import LeadBudget
@@ -37,8 +40,8 @@ Source = Recognition.FundingSource
 # the debit then finds the balance gone (a concurrent award took it), the statement
 # calls perksu_award_not_paid(), which raises SQLSTATE PK001 and undoes all of it.
 _AWARD_SQL = f"""
-WITH paid_to (user_id, recognition_id, entry_id) AS (
-    SELECT * FROM unnest(%(users)s::uuid[], %(recognitions)s::uuid[], %(entries)s::uuid[])
+WITH paid_to (user_id, recognition_id, entry_id, ord) AS (
+    SELECT * FROM unnest(%(users)s::uuid[], %(recognitions)s::uuid[], %(entries)s::uuid[]) WITH ORDINALITY
 ){{period_cte}}, locked AS (
     SELECT w.id FROM {Wallet._meta.db_table} w JOIN {User._meta.db_table} u ON u.id = w.user_id
     WHERE w.tenant_id = %(tenant)s AND w.user_id IN (SELECT user_id FROM paid_to) AND u.is_active
@@ -74,11 +77,11 @@ WITH paid_to (user_id, recognition_id, entry_id) AS (
         %(giver)s, p.recognition_id, NULL, %(note)s, %(now)s
     FROM credited c JOIN paid_to p USING (user_id)
     RETURNING id
-){{taken_cte}}, debited AS (
+){{taken_cte}}{{events}}, debited AS (
     {{debit}}
       AND {{written}}
-    RETURNING {{balance}}
-)
+    RETURNING {{returning}}
+){{low_balance}}
 SELECT c.user_id, c.id, c.balance, c.last_entry_no,
     COALESCE((SELECT {{balance}} FROM debited), perksu_award_not_paid()),
     {{pool}}, {{period}}, {{given}}
@@ -107,39 +110,88 @@ _ALLOWANCE_COVERED = (
 )
 
 
+# With events on, the statement also writes the outbox rows (events.services.record_event's, in SQL):
+# `recognition.created` with the recipients in the order given, only if every one was credited,
+# and, when the pool pays, `pool.low_balance` if the debit took the pool below its threshold.
+_EVENTS_CTE = f""", evented AS (
+    INSERT INTO {Event._meta.db_table} (id, tenant_id, name, payload, actor_id, created_at, dispatched_at)
+    SELECT %(event)s, %(tenant)s, %(event_name)s,
+        %(event_payload)s::jsonb || jsonb_build_object('recipients', jsonb_agg(jsonb_build_object(
+            'id', p.user_id::text, 'name', COALESCE(NULLIF(u.full_name, ''), u.email),
+            'recognition_id', p.recognition_id::text) ORDER BY p.ord)),
+        %(giver)s, %(now)s, NULL
+    FROM credited c JOIN paid_to p USING (user_id) JOIN {User._meta.db_table} u ON u.id = c.user_id
+    HAVING count(*) = %(count)s
+    RETURNING id
+)"""
+_LOW_BALANCE_CTE = f""", low_balance AS (
+    INSERT INTO {Event._meta.db_table} (id, tenant_id, name, payload, actor_id, created_at, dispatched_at)
+    SELECT %(low_event)s, %(tenant)s, '{event_types.POOL_LOW_BALANCE}',
+        jsonb_build_object('pool_balance', d.points_allocation_balance, 'threshold', d.low_balance_threshold),
+        NULL, %(now)s, NULL
+    FROM debited d
+    WHERE d.points_allocation_balance < d.low_balance_threshold
+      AND d.points_allocation_balance + %(total)s >= d.low_balance_threshold
+)"""
+
+
 def _award_sql(**parts: str) -> str:
     sql = _AWARD_SQL
-    defaults = {"period_cte": "", "taken_cte": "", "period": "NULL::date", "given": "NULL::bigint", "written": _WRITTEN}
+    defaults = {
+        "period_cte": "",
+        "taken_cte": "",
+        "period": "NULL::date",
+        "given": "NULL::bigint",
+        "written": _WRITTEN,
+        "events": "",
+        "low_balance": "",
+        "returning": parts["balance"],
+    }
     for name, text in {**defaults, **parts}.items():
         sql = sql.replace("{" + name + "}", text)
     return sql
 
 
-_AWARD_SQL_BY_SOURCE = {
-    Source.POOL: _award_sql(
-        covered="t.points_allocation_balance >= %(total)s",
-        debit=balances.POOL_DEBIT_SQL,
-        balance="points_allocation_balance",
-        pool="NULL::bigint",  # the debit's balance after is the pool
-    ),
-    Source.LEAD_BUDGET: _award_sql(
-        covered=f"EXISTS (SELECT 1 FROM {LeadBudget._meta.db_table} b "
+_AWARD_PARTS = {
+    Source.POOL: {
+        "covered": "t.points_allocation_balance >= %(total)s",
+        "debit": balances.POOL_DEBIT_SQL,
+        "balance": "points_allocation_balance",
+        "pool": "NULL::bigint",  # the debit's balance after is the pool
+    },
+    Source.LEAD_BUDGET: {
+        "covered": f"EXISTS (SELECT 1 FROM {LeadBudget._meta.db_table} b "
         "WHERE b.lead_id = %(giver)s AND b.balance >= %(total)s)",
-        debit=balances.LEAD_BUDGET_DEBIT_SQL,
-        balance="balance",
-        pool=f"(SELECT points_allocation_balance FROM {Tenant._meta.db_table} WHERE id = %(tenant)s)",
-    ),
-    Source.ALLOWANCE: _award_sql(
-        period_cte=_PERIOD_CTE,
-        taken_cte=_TAKEN_CTE,
-        covered=_ALLOWANCE_COVERED,
-        debit=balances.POOL_DEBIT_SQL,
-        written="(SELECT count(*) FROM taken) = 1",
-        balance="points_allocation_balance",
-        pool="NULL::bigint",
-        period="(SELECT start FROM period)",
-        given="(SELECT given FROM taken)",
-    ),
+        "debit": balances.LEAD_BUDGET_DEBIT_SQL,
+        "balance": "balance",
+        "pool": f"(SELECT points_allocation_balance FROM {Tenant._meta.db_table} WHERE id = %(tenant)s)",
+    },
+    Source.ALLOWANCE: {
+        "period_cte": _PERIOD_CTE,
+        "taken_cte": _TAKEN_CTE,
+        "covered": _ALLOWANCE_COVERED,
+        "debit": balances.POOL_DEBIT_SQL,
+        "written": "(SELECT count(*) FROM taken) = 1",
+        "balance": "points_allocation_balance",
+        "pool": "NULL::bigint",
+        "period": "(SELECT start FROM period)",
+        "given": "(SELECT given FROM taken)",
+    },
+}
+
+
+def _with_events(source: str, parts: dict[str, str]) -> dict[str, str]:
+    pays_pool = parts["debit"] == balances.POOL_DEBIT_SQL
+    extra = {"events": _EVENTS_CTE}
+    if pays_pool:
+        extra.update(low_balance=_LOW_BALANCE_CTE, returning="points_allocation_balance, low_balance_threshold")
+    return {**parts, **extra}
+
+
+_AWARD_SQL_BY_SOURCE = {
+    (source, events): _award_sql(**(_with_events(source, parts) if events else parts))
+    for source, parts in _AWARD_PARTS.items()
+    for events in (True, False)
 }
 AWARD_NOT_PAID = "PK001"
 """SQLSTATE of perksu_award_not_paid() (recognition migration 0004)."""
@@ -157,6 +209,7 @@ def pay_award(
     now,
     parent_id: UUID | None = None,
     has_value: bool = False,
+    event_payload: dict | None = None,
 ) -> list[tuple]:
     """Run the award's statement. Returns `(user_id, wallet_id, balance_after, entry_no,
     payer_after, pool, allowance_period, allowance_given)` per credited wallet (`pool`
@@ -164,7 +217,10 @@ def pay_award(
     an allowance gift), or no rows when it wrote nothing.
 
     An award with no value (`has_value` false) writes nothing in a tenant that requires
-    one: the general path then refuses with `value_required`."""
+    one: the general path then refuses with `value_required`.
+
+    With `event_payload` (the `recognition.created` payload without its recipients) the
+    statement records the event, and `pool.low_balance` on a crossing, in the same statement."""
     params = {
         "users": ids,
         "recognitions": [recognition_id for recognition_id, _ in row_ids],
@@ -185,8 +241,18 @@ def pay_award(
         "credit": WalletLedger.EntryType.CREDIT.value,
         "recognition": WalletLedger.Source.RECOGNITION.value,
     }
+    events = event_payload is not None
+    if events:
+        params.update(
+            event=uuid4(),
+            event_name=event_types.RECOGNITION_ADD_ON
+            if event_payload.get("parent_group_id")
+            else event_types.RECOGNITION_CREATED,
+            event_payload=json.dumps(event_payload),
+            low_event=uuid4(),
+        )
     with prepared_cursor() as cursor:
-        cursor.execute(_AWARD_SQL_BY_SOURCE[source], params)
+        cursor.execute(_AWARD_SQL_BY_SOURCE[(source, events)], params)
         return cursor.fetchall()
 
 

@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
+from events import event_types, payloads
+from events.services import record_event
 from perksu.errors import DomainError, PermissionDeniedError
 
 from .models import TENANT_ROLES, Role, SettingsChangeLog, Tenant, User
@@ -107,6 +109,8 @@ def user_create(
                 Profile.objects.create(user=user, tenant=tenant)
             if role == Role.TENANT_LEAD:
                 LeadBudget.objects.create(tenant=tenant, lead=user)
+            if tenant is not None:
+                record_event(tenant_id=tenant.pk, name=event_types.USER_CREATED, payload=payloads.user(user))
     except IntegrityError as exc:
         raise DomainError(f"A user with email {email} already exists.", code="duplicate_email") from exc
     return user
@@ -149,10 +153,17 @@ def user_set_active(*, user: User, is_active: bool, actor: User | None = None) -
     if actor is not None and actor.pk == user.pk and not is_active:
         raise PermissionDeniedError("You cannot deactivate yourself.")
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(is_active=is_active)
+        changed = User.objects.filter(pk=user.pk).exclude(is_active=is_active).update(is_active=is_active)
+        user.is_active = is_active
         if not is_active:
             user_credentials_revoke(user=user)
-    user.is_active = is_active
+        if changed and not is_active and user.tenant_id is not None:
+            record_event(
+                tenant_id=user.tenant_id,
+                name=event_types.USER_DEACTIVATED,
+                payload=payloads.user(user),
+                actor_id=getattr(actor, "pk", None),
+            )
     return user
 
 

@@ -10,6 +10,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from events import event_types, payloads
+from events.services import record_event
 from perksu.errors import DomainError, NotFoundError, PermissionDeniedError, get_or_not_found, insufficient
 from points.amounts import require_amount
 from points.audit import log_movement
@@ -142,6 +144,12 @@ def redemption_create(
             redemption_id=redemption.pk,
             reward_id=reward.pk,
         )
+        record_event(
+            tenant_id=user.tenant_id,
+            name=event_types.REDEMPTION_ISSUED,
+            payload=payloads.redemption(redemption, user=user, reward=reward),
+            actor_id=user.pk,
+        )
     return RedemptionResult(redemption, entry, wallet.balance - cost)
 
 
@@ -153,7 +161,7 @@ def redemption_refund(*, actor: User, redemption_id: UUID | str) -> RedemptionRe
     """
     require_manager(actor)
     redemption = get_or_not_found(
-        Redemption.objects.select_related("reward"),
+        Redemption.objects.select_related("reward", "user"),
         "Redemption not found.",
         pk=redemption_id,
         tenant_id=actor.tenant_id,
@@ -192,6 +200,14 @@ def redemption_refund(*, actor: User, redemption_id: UUID | str) -> RedemptionRe
             wallet_after=wallet.balance + cost,
             redemption_id=redemption.pk,
             user_id=redemption.user_id,
+        )
+        record_event(
+            tenant_id=actor.tenant_id,
+            name=event_types.REDEMPTION_REFUNDED,
+            payload=payloads.redemption(
+                redemption, user=redemption.user, reward=redemption.reward, status=Redemption.Status.REFUNDED
+            ),
+            actor_id=actor.pk,
         )
     redemption.status, redemption.refunded_at, redemption.refunded_by = Redemption.Status.REFUNDED, now, actor
     return RedemptionResult(redemption, entry, wallet.balance + cost)
