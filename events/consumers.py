@@ -93,7 +93,9 @@ def notices_for(event: Event) -> list[tuple[User, str, str, str]]:
 @job(max_attempts=8, backoff_seconds=10)
 def notify_in_app(event_id: str) -> int:
     """Write the event's in-app notices; returns how many are new."""
-    event = Event.objects.get(pk=event_id)
+    event = Event.objects.select_related("tenant").get(pk=event_id)
+    with formatting_for(event.tenant):
+        notices = notices_for(event)
     rows = [
         Notification(
             tenant_id=event.tenant_id,
@@ -105,7 +107,7 @@ def notify_in_app(event_id: str) -> int:
             url=url,
             created_at=event.created_at,
         )
-        for user, title, body, url in notices_for(event)
+        for user, title, body, url in notices
     ]
     before = Notification.objects.filter(event=event).count()
     try:
@@ -129,24 +131,23 @@ def _recognition_emails(event: Event) -> int:
         subject = f"{giver} added to your recognition" if add_on else f"{giver} recognised you"
         if points:
             subject += f": +{_points(points)} {user.tenant.currency_label.lower()}"
-        with formatting_for(user.tenant):
-            send_email(
-                user=user,
-                tenant=user.tenant,
-                category=EmailCategory.RECOGNITION,
-                key=f"{event.pk}:{user.pk}",
-                subject=subject,
-                template="recognition",
-                context={
-                    "giver": giver,
-                    "points": points,
-                    "points_text": _points(points),
-                    "message": p.get("message", ""),
-                    "values": p.get("values", []),
-                    "add_on": add_on,
-                    "link": reverse("recognition:feed"),
-                },
-            )
+        send_email(
+            user=user,
+            tenant=user.tenant,
+            category=EmailCategory.RECOGNITION,
+            key=f"{event.pk}:{user.pk}",
+            subject=subject,
+            template="recognition",
+            context={
+                "giver": giver,
+                "points": points,
+                "points_text": _points(points),
+                "message": p.get("message", ""),
+                "values": p.get("values", []),
+                "add_on": add_on,
+                "link": reverse("recognition:feed"),
+            },
+        )
         sent += 1
     return sent
 
@@ -156,20 +157,19 @@ def _comment_emails(event: Event) -> int:
     author = p.get("author", {})
     sent = 0
     for user in _users(event.tenant_id, [r["id"] for r in p.get("recipients", []) if r["id"] != author.get("id")]):
-        with formatting_for(user.tenant):
-            send_email(
-                user=user,
-                tenant=user.tenant,
-                category=EmailCategory.COMMENT,
-                key=f"{event.pk}:{user.pk}",
-                subject=f"{author.get('name', 'Someone')} commented on your recognition",
-                template="comment",
-                context={
-                    "author": author.get("name", ""),
-                    "text": p.get("text", ""),
-                    "link": reverse("recognition:feed"),
-                },
-            )
+        send_email(
+            user=user,
+            tenant=user.tenant,
+            category=EmailCategory.COMMENT,
+            key=f"{event.pk}:{user.pk}",
+            subject=f"{author.get('name', 'Someone')} commented on your recognition",
+            template="comment",
+            context={
+                "author": author.get("name", ""),
+                "text": p.get("text", ""),
+                "link": reverse("recognition:feed"),
+            },
+        )
         sent += 1
     return sent
 
@@ -186,22 +186,21 @@ def _voucher_emails(event: Event) -> int:
     if redemption is None:
         return 0
     user = redemption.user
-    with formatting_for(user.tenant):
-        send_email(
-            user=user,
-            tenant=user.tenant,
-            category=EmailCategory.VOUCHER,
-            key=f"{event.pk}:{user.pk}",
-            subject=f"Your voucher for {redemption.reward.name}",
-            template="voucher",
-            context={
-                "reward": redemption.reward.name,
-                "code": redemption.voucher_code,
-                "points_text": _points(redemption.points_spent),
-                "created_text": _when(redemption.created_at),
-                "link": reverse("wallets:rewards"),
-            },
-        )
+    send_email(
+        user=user,
+        tenant=user.tenant,
+        category=EmailCategory.VOUCHER,
+        key=f"{event.pk}:{user.pk}",
+        subject=f"Your voucher for {redemption.reward.name}",
+        template="voucher",
+        context={
+            "reward": redemption.reward.name,
+            "code": redemption.voucher_code,
+            "points_text": _points(redemption.points_spent),
+            "created_text": _when(redemption.created_at),
+            "link": reverse("wallets:rewards"),
+        },
+    )
     return 1
 
 
@@ -209,20 +208,19 @@ def _pool_low_emails(event: Event) -> int:
     p = event.payload
     sent = 0
     for user in _managers(event.tenant_id):
-        with formatting_for(user.tenant):
-            send_email(
-                user=user,
-                tenant=user.tenant,
-                category=EmailCategory.POOL_LOW_BALANCE,
-                key=f"{event.pk}:{user.pk}",
-                subject=f"The company pool is low: {_points(p['pool_balance'])} points left",
-                template="pool_low_balance",
-                context={
-                    "pool_text": _points(p["pool_balance"]),
-                    "threshold_text": _points(p["threshold"]),
-                    "link": reverse("points:manage"),
-                },
-            )
+        send_email(
+            user=user,
+            tenant=user.tenant,
+            category=EmailCategory.POOL_LOW_BALANCE,
+            key=f"{event.pk}:{user.pk}",
+            subject=f"The company pool is low: {_points(p['pool_balance'])} points left",
+            template="pool_low_balance",
+            context={
+                "pool_text": _points(p["pool_balance"]),
+                "threshold_text": _points(p["threshold"]),
+                "link": reverse("points:manage"),
+            },
+        )
         sent += 1
     return sent
 
@@ -234,19 +232,18 @@ def _books_drift_emails(event: Event) -> int:
     )
     sent = 0
     for user in admins.distinct():
-        with formatting_for(None):
-            send_email(
-                user=user,
-                category=EmailCategory.BOOKS_DRIFT,
-                key=f"{event.pk}:{user.pk}",
-                subject=f"Books drift in {p.get('tenant_slug', 'a tenant')}",
-                template="books_drift",
-                context={
-                    "slug": p.get("tenant_slug", ""),
-                    "drifts": p.get("drifts", []),
-                    "link": "/admin/ledger-health/",
-                },
-            )
+        send_email(
+            user=user,
+            category=EmailCategory.BOOKS_DRIFT,
+            key=f"{event.pk}:{user.pk}",
+            subject=f"Books drift in {p.get('tenant_slug', 'a tenant')}",
+            template="books_drift",
+            context={
+                "slug": p.get("tenant_slug", ""),
+                "drifts": p.get("drifts", []),
+                "link": "/admin/ledger-health/",
+            },
+        )
         sent += 1
     return sent
 
@@ -264,8 +261,9 @@ EMAILS_BY_EVENT = {
 @job(max_attempts=10, backoff_seconds=30)
 def send_event_emails(event_id: str) -> int:
     """Send the event's e-mails (each once, by key); returns how many people it concerned."""
-    event = Event.objects.get(pk=event_id)
-    return EMAILS_BY_EVENT[event.name](event)
+    event = Event.objects.select_related("tenant").get(pk=event_id)
+    with formatting_for(event.tenant):  # figures and times as the tenant reads them
+        return EMAILS_BY_EVENT[event.name](event)
 
 
 register_consumer(

@@ -19,11 +19,12 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from perksu.errors import NotFoundError
+from perksu.errors import DomainError, NotFoundError
 
 from . import event_types
 from .models import EmailCategory, EmailOptOut, Event, Notification
@@ -61,9 +62,7 @@ def notification_mark_read(*, user, notification_id: UUID | str) -> Notification
     """Mark one of the member's notices read (idempotent). Another member's id is a 404."""
     try:
         notification = Notification.objects.get(pk=notification_id, tenant_id=user.tenant_id, user=user)
-    except (Notification.DoesNotExist, ValueError, TypeError) as exc:
-        raise NotFoundError("Notification not found.") from exc
-    except Exception as exc:  # a malformed UUID raises ValidationError
+    except (Notification.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise NotFoundError("Notification not found.") from exc
     if notification.read_at is None:
         notification.read_at = timezone.now()
@@ -82,8 +81,6 @@ def email_preferences_set(*, user, enabled: dict[str, bool]) -> set[str]:
     """Switch e-mail categories on or off for the member; returns the categories now off."""
     unknown = set(enabled) - set(EmailCategory.values)
     if unknown:
-        from perksu.errors import DomainError
-
         raise DomainError(f"Unknown e-mail category {sorted(unknown)[0]!r}.", code="invalid", field="category")
     with transaction.atomic():
         for category, on in enabled.items():

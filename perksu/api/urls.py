@@ -23,6 +23,7 @@ urlpatterns = [
     path("v1/", include("webhooks.api")),
     path("v1/", include("identity.api")),
     path("v1/", include("automation.api")),
+    path("v1/", include("events.api")),
     # The seed's recognition endpoint: the same create as POST /api/v1/recognitions/.
     re_path(r"^recognitions/?$", seed_recognition_create, name="seed-recognitions"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
