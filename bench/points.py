@@ -21,6 +21,8 @@ overdraft count and `reconcile()`:
 8. a 50,000-row CSV member import: the dry run, the apply, and the same file again
    (each under 60 s), with the number of SQL statements of a 5,000-row and a
    50,000-row apply (it must not grow with the rows); `--import-only` runs it alone.
+9. `--notifications-only`: the award service with notifications on against off, alternating, with a
+   job worker running beside the "on" runs (bench/notifications.py).
 
 `--database NAME` names the bench database (default perksu_bench), so two runs on one
 server do not drop each other's.
@@ -563,6 +565,11 @@ def main(argv: list[str] | None = None) -> int:
         "--insights-reuse", action="store_true", help="with --insights-only: time the tenant a previous run built"
     )
     parser.add_argument(
+        "--notifications-only",
+        action="store_true",
+        help="only the migrations and award throughput with notifications on against off (bench/notifications.py)",
+    )
+    parser.add_argument(
         "--insights-scale", type=float, default=1.0, help="scale the insights tenant (0.01 for a trial of the SQL)"
     )
     args = parser.parse_args(argv)
@@ -584,6 +591,21 @@ def main(argv: list[str] | None = None) -> int:
         f"(shared_buffers {db['shared_buffers']}, synchronous_commit {db['synchronous_commit']}), "
         f"{config.clients} clients, {'quick' if config.quick else 'full'} run"
     )
+    if args.notifications_only:
+        from bench.notifications import phase_notifications
+
+        phase_migrate(run, server)
+        phase_notifications(run)
+        check(run, "notifications")
+        keys = (
+            "awards_per_s_notifications_off",
+            "awards_per_s_notifications_on",
+            "awards_per_s_notifications_on_worker_beside",
+            "notifications_ratio",
+            "notifications_ratio_worker_beside",
+        )
+        print(json.dumps({k: run.figures.get(k) for k in (*keys, "events_recorded", "notices_written")}))
+        return 0 if all(c for _, _, c in run.checks) else 1
     if args.insights_only:
         from bench.insights import phase_insights
 

@@ -31,6 +31,8 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from events import event_types, payloads
+from events.services import record_events
 from points.models import LeadBudget
 from tenants.models import TENANT_ROLES, Role, Tenant, User
 from wallets.models import Wallet
@@ -457,6 +459,19 @@ def _apply(plan: _Plan, actor: User | None) -> None:
         )
     if plan.deactivated:
         users_credentials_revoke(user_ids=[u.pk for u in plan.deactivated])  # every session and token ends
+    actor_id = actor.pk if actor is not None else None
+    record_events(
+        tenant_id=tenant.pk,
+        name=event_types.USER_CREATED,
+        payloads=[payloads.user(u) for u in plan.new_users],
+        actor_id=actor_id,
+    )
+    record_events(
+        tenant_id=tenant.pk,
+        name=event_types.USER_DEACTIVATED,
+        payloads=[payloads.user(u) for u in plan.deactivated],
+        actor_id=actor_id,
+    )
 
 
 def bulk_update(model, objs: list, columns: dict[str, str], *, upsert: bool = False) -> None:

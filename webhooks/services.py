@@ -178,9 +178,11 @@ def deliveries_for_event(event: payloads.EventMessage, *, now: dt.datetime | Non
     (unique key; a second run inserts nothing). Returns the number of endpoints matched.
     """
     now = now or timezone.now()
-    endpoints = [
-        e for e in WebhookEndpoint.objects.filter(tenant_id=event.tenant_id, is_active=True) if e.wants(event.type)
-    ]
+    # An endpoint hears the events recorded after it was created, not a backlog still waiting for a worker.
+    active = WebhookEndpoint.objects.filter(
+        tenant_id=event.tenant_id, is_active=True, created_at__lte=event.occurred_at
+    )
+    endpoints = [e for e in active if e.wants(event.type)]
     if not endpoints:
         return 0
     rendered: dict[str, str] = {}

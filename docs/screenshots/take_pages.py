@@ -32,6 +32,8 @@ PAGES = [
     ("rewards", "manager@triton.test", "/rewards/"),
     ("rewards-employee", "asha@triton.test", "/rewards/"),
     ("feed", "asha@triton.test", "/feed/"),
+    ("notifications", "asha@triton.test", "/notifications/"),
+    ("notification-preferences", "asha@triton.test", "/profile/notifications/"),
 ]
 
 

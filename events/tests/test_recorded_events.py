@@ -194,3 +194,24 @@ def test_the_one_statement_award_writes_the_same_event_as_the_general_path(
         }
 
     assert strip(fast.payload) == strip(slow.payload)
+
+
+def test_a_csv_import_records_its_new_and_deactivated_members(tenant, manager, employee):
+    from people.imports import members_import
+
+    Event.objects.all().delete()
+    data = (
+        "email,full_name,role,title,team,manager_email,hire_date,birthday,active\n"
+        f"{manager.email},{manager.full_name},tenant_manager,,,,,,true\n"
+        "new1@triton.test,New One,employee,,,,,,true\n"
+        "new2@triton.test,New Two,employee,,,,,,true\n"
+    ).encode()
+    members_import(tenant=tenant, actor=manager, data=data, dry_run=True, deactivate_missing=True)
+    assert names() == []  # a dry run records nothing
+    result = members_import(tenant=tenant, actor=manager, data=data, dry_run=False, deactivate_missing=True)
+    assert not result.errors and result.created == 2 and result.deactivated == 1
+    created = Event.objects.filter(name=E.USER_CREATED)
+    assert sorted(e.payload["user"]["email"] for e in created) == ["new1@triton.test", "new2@triton.test"]
+    assert only(E.USER_DEACTIVATED).payload["user"]["email"] == employee.email
+    members_import(tenant=tenant, actor=manager, data=data, dry_run=False, deactivate_missing=True)
+    assert len(names()) == 3  # the same file again changes nothing, and records nothing

@@ -455,6 +455,19 @@ CASES = [
         MANAGER,
         ok=202,
     ),
+    # In-app notifications and e-mail preferences (events/api.py).
+    Case("notifications list", "get", lambda w, r: f"{V1}/notifications/?x={notice(w, r).pk}", MEMBERS),
+    Case("notifications unread count", "get", f"{V1}/notifications/unread-count/", MEMBERS),
+    Case("notification read", "post", lambda w, r: f"{V1}/notifications/{notice(w, r).pk}/read/", MEMBERS),
+    Case("notifications read all", "post", f"{V1}/notifications/read-all/", MEMBERS),
+    Case("notification preferences", "get", f"{V1}/notifications/preferences/", ROLES[1:]),
+    Case(
+        "notification preferences update",
+        "patch",
+        f"{V1}/notifications/preferences/",
+        ROLES[1:],
+        body={"email": {"books_drift": False, "recognition": True}},
+    ),
     # Credentials (identity/api.py).
     Case("api tokens list", "get", f"{V1}/auth/tokens/", ROLES[1:]),
     Case("api tokens list (tenant)", "get", f"{V1}/auth/tokens/?scope=tenant", MANAGER),
@@ -509,6 +522,19 @@ def automation_run(world):
     from automation.services import run_for_tenant
 
     return run_for_tenant(tenant_id=world.tenant.pk, day=timezone.localdate()).pk
+
+
+def notice(world, role):
+    """An in-app notice of the caller (the employee's for callers without one), made on first use."""
+    if isinstance(world, _Placeholder):
+        return SimpleNamespace(pk="{id}")
+    from events.models import Notification
+
+    user = getattr(world, role, None) if role in MEMBERS else world.employee
+    notification, _ = Notification.objects.get_or_create(
+        tenant_id=world.tenant.pk, user=user, event=None, kind="test", defaults={"title": "Hello"}
+    )
+    return notification
 
 
 def webhook(world):
@@ -797,6 +823,17 @@ CROSS = [
         "get",
         lambda b, x: (f"{V1}/points/lead-budgets/{x}/", None),
         lambda b: b.budget.pk,
+    ),
+    Cross(
+        "notification read",
+        "employee",
+        "post",
+        lambda b, x: (f"{V1}/notifications/{x}/read/", None),
+        lambda b: (
+            __import__("events.models")
+            .models.Notification.objects.create(tenant_id=b.tenant.pk, user=b.employee, kind="test", title="B's")
+            .pk
+        ),
     ),
     Cross(
         "api token revoke",
