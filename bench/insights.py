@@ -218,17 +218,8 @@ def build(run, *, members: int = MEMBERS, recognitions: int = RECOGNITIONS, ledg
     return tenant, manager, lead, admin, departments[1]
 
 
-def _client(user):
-    from django.test import Client
-    from rest_framework.authtoken.models import Token
-
-    client = Client(HTTP_HOST="127.0.0.1")
-    token = Token.objects.get_or_create(user=user)[0].key
-    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return client
-
-
 def _page_client(user):
+    """A signed-in session (the API takes it as well as a token; a GET needs no CSRF token)."""
     from django.test import Client
 
     client = Client(HTTP_HOST="127.0.0.1")
@@ -246,7 +237,7 @@ def measure(run, tenant, manager, lead, admin, department) -> list[dict]:
     today = dt.datetime.now(dt.UTC).date()
     last_month_end = today.replace(day=1) - dt.timedelta(days=1)
     month = {"from": last_month_end.replace(day=1).isoformat(), "to": last_month_end.isoformat()}
-    api, lead_api, admin_api = _client(manager), _client(lead), _client(admin)
+    api, lead_api, admin_api = _page_client(manager), _page_client(lead), _page_client(admin)
     page, console = _page_client(manager), _page_client(admin)
     tenant_q = {"tenant_id": str(tenant.pk)}
     views = [

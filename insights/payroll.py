@@ -93,7 +93,7 @@ def payroll_lines(scope: Scope, period: Period) -> Iterator[PayrollLine]:
         .annotate(
             received_recognition=Coalesce(Sum("amount", filter=Q(source=LedgerSource.RECOGNITION)), 0),
             received_adjustment=Coalesce(Sum("amount", filter=credit & Q(source=LedgerSource.ADJUSTMENT)), 0),
-            redemptions=Count("pk", filter=Q(source=LedgerSource.REDEMPTION)),
+            redemptions=Count("wallet_id", filter=Q(source=LedgerSource.REDEMPTION)),
             redeemed_points=Coalesce(Sum("amount", filter=Q(source=LedgerSource.REDEMPTION)), 0),
             refunded_points=Coalesce(Sum("amount", filter=Q(source=LedgerSource.REFUND)), 0),
             other_debits=Coalesce(Sum("amount", filter=debit & ~known_debits), 0),

@@ -101,7 +101,7 @@ def participation(scope: Scope, period: Period) -> Participation:
         received = Q(receiver_id__in=members)
         qs = qs.filter(Q(giver_id__in=members) | received)
     row = qs.aggregate(
-        recognitions=Count("pk", filter=received) if received else Count("pk"),
+        recognitions=Count("receiver_id", filter=received) if received else Count("*"),
         points=Coalesce(Sum("points", filter=received) if received else Sum("points"), 0),
         givers=Count("giver_id", distinct=True, filter=active_giver),
         receivers=Count("receiver_id", distinct=True, filter=active_receiver),
@@ -140,7 +140,7 @@ def by_week(scope: Scope, period: Period) -> list[Bucket]:
         received_in_scope(scope, period)
         .annotate(week=week)
         .values("week")
-        .annotate(recognitions=Count("pk"), points=Coalesce(Sum("points"), 0))
+        .annotate(recognitions=Count("*"), points=Coalesce(Sum("points"), 0))
         .order_by()
     )
     found = {row["week"]: row for row in rows}
@@ -165,7 +165,7 @@ def by_team(scope: Scope, period: Period) -> list[Bucket] | None:
         return None
     # Summed per receiver first (the covering index alone), then the at most one row per member
     # is matched to its profile's team.
-    per_receiver = received_in_scope(scope, period).values("receiver_id").annotate(n=Count("pk"), p=Sum("points"))
+    per_receiver = received_in_scope(scope, period).values("receiver_id").annotate(n=Count("*"), p=Sum("points"))
     inner, params = per_receiver.order_by().query.sql_with_params()
     sql = f"""
         SELECT pr.team_id, SUM(r.n), SUM(r.p)
@@ -201,7 +201,7 @@ def by_value(scope: Scope, period: Period) -> list[Bucket]:
     value) index), so a recognition naming two values counts once under each. Active
     values named by nothing in the period are listed with zeros; inactive ones only if named.
     """
-    per_group = received_in_scope(scope, period).values("group_id").annotate(n=Count("pk"), p=Sum("points")).order_by()
+    per_group = received_in_scope(scope, period).values("group_id").annotate(n=Count("*"), p=Sum("points")).order_by()
     inner_sql, inner_params = per_group.query.sql_with_params()
     value_table, link_table = CompanyValue._meta.db_table, RecognitionValue._meta.db_table
     sql = f"""
@@ -249,7 +249,7 @@ def _ranked(qs, field: str, limit: int) -> list[Ranked]:
     so the grouping reads only the covering index and the names are fetched for `limit` rows."""
     rows = list(
         qs.values(field)
-        .annotate(recognitions=Count("pk"), points=Coalesce(Sum("points"), 0))
+        .annotate(recognitions=Count("*"), points=Coalesce(Sum("points"), 0))
         .order_by("-recognitions", "-points", field)[: limit * 2]
     )
     names = {
@@ -405,12 +405,12 @@ def allowance_utilisation(scope: Scope, period: Period) -> list[AllowanceUse] | 
         scope.active_members()
         .annotate(
             used_limit=Coalesce(Subquery(usage.values("user_id").annotate(n=Sum("limit")).values("n")), 0),
-            used_periods=Coalesce(Subquery(usage.values("user_id").annotate(n=Count("pk")).values("n")), 0),
+            used_periods=Coalesce(Subquery(usage.values("user_id").annotate(n=Count("*")).values("n")), 0),
             given=Coalesce(Subquery(usage.values("user_id").annotate(n=Sum("given")).values("n")), 0),
         )
         .values("role")
         .annotate(
-            members=Count("pk"),
+            members=Count("*"),
             used_limit=Sum("used_limit"),
             used_periods=Sum("used_periods"),
             given=Sum("given"),
