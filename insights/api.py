@@ -18,6 +18,7 @@ from perksu.api.fields import valid
 from perksu.api.permissions import IsManagerOrLeadOrPlatform, IsManagerOrPlatform
 from perksu.api.schema import ERROR_RESPONSES
 from perksu.errors import NotFoundError, PermissionDeniedError
+from perksu.replica import replica_reads
 
 from .csvexport import TABLES, table_csv, table_filename
 from .payroll import payroll_csv, payroll_filename
@@ -72,6 +73,7 @@ class InsightsViewSet(viewsets.ViewSet):
         parameters=QUERY_PARAMETERS,
         responses={200: InsightsOutput, **ERROR_RESPONSES},
     )
+    @replica_reads()
     def list(self, request):
         scope, period = scope_and_period(request)
         response = Response(InsightsOutput(insights_body(insights(scope, period))).data)

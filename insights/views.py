@@ -16,6 +16,7 @@ from django.utils import timezone
 from perksu import formatting
 from perksu.errors import DomainError, NotFoundError, PermissionDeniedError
 from perksu.pages import manager_or_lead_required, manager_required
+from perksu.replica import replica_reads
 
 from .api import csv_response
 from .charts import Datum, bar_chart, column_chart
@@ -141,6 +142,7 @@ def _page_export_url(slug: str, query: dict) -> str:
 
 
 @manager_or_lead_required
+@replica_reads()
 def insights_page(request: HttpRequest) -> HttpResponse:
     scope, period, errors = page_scope_and_period(request)
     return render_insights(

@@ -26,6 +26,7 @@ from perksu.api.permissions import (
 )
 from perksu.api.schema import ERROR_RESPONSES, IDEMPOTENCY_KEY, MONEY_ERROR_RESPONSES
 from perksu.api.viewsets import TenantScopedViewSet, money_response
+from perksu.replica import ReplicaListMixin
 from recognition.services import recognition_create, recognition_distribute
 from tenants.models import Tenant
 
@@ -311,7 +312,7 @@ class PointsViewSet(TenantScopedViewSet):
 # --- Lists ---------------------------------------------------------------------------------------------------------
 
 
-class _ReadOnlyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class _ReadOnlyViewSet(ReplicaListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     pass
 
 

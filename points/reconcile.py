@@ -11,9 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connections, transaction
 
 from people.models import ForfeitLog
+from perksu.replica import read_alias, replica_reads
 from recognition.models import AllowanceUsage, Recognition
 from tenants.models import Tenant
 from wallets.models import Redemption, Wallet, WalletLedger
@@ -62,7 +63,7 @@ class TenantReport:
         return f"{self.slug}: DRIFT — " + "; ".join(self.drifts)
 
 
-def _rows(sql: str, params: list) -> list[tuple]:
+def _rows(connection, sql: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -74,7 +75,25 @@ def _key(value: Any) -> str:
 
 
 def reconcile(*, tenant_slug: str | None = None) -> list[TenantReport]:
-    """Check the six invariants of SPEC §5 for every tenant (or one)."""
+    """Check the six invariants of SPEC §5 for every tenant (or one).
+
+    On PostgreSQL every figure comes from one REPEATABLE READ snapshot, so money
+    moving while it runs cannot show as drift; with a replica configured
+    (perksu/replica.py) that snapshot is taken on the replica. Inside a caller's
+    transaction it reads in that transaction.
+    """
+    with replica_reads():
+        alias = read_alias()
+        connection = connections[alias]
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            return _reconcile(connection, tenant_slug)
+        with transaction.atomic(using=alias):
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            return _reconcile(connection, tenant_slug)
+
+
+def _reconcile(connection, tenant_slug: str | None) -> list[TenantReport]:
     tenants = Tenant.objects.order_by("slug")
     if tenant_slug:
         tenants = tenants.filter(slug=tenant_slug)
@@ -97,7 +116,7 @@ def reconcile(*, tenant_slug: str | None = None) -> list[TenantReport]:
     def collect(sql: str, *names: str) -> None:
         """Add a query's figures per tenant: rows of (tenant_id, value, …) named by `names`,
         or, without names, rows of (tenant_id, name, value)."""
-        for tenant_id, *values in _rows(sql, tenant_param * sql.count("%s")):
+        for tenant_id, *values in _rows(connection, sql, tenant_param * sql.count("%s")):
             pairs = zip(names, values, strict=True) if names else [values]
             for name, value in pairs:
                 sums[_key(tenant_id)][name] += int(value or 0)
@@ -156,6 +175,7 @@ def reconcile(*, tenant_slug: str | None = None) -> list[TenantReport]:
     # counts here; a second credit shows as more credits than recognitions with points.
     unmatched = "r.points > 0 AND (c.recognition_id IS NULL OR c.amount <> r.points OR c.user_id <> r.receiver_id)"
     for tenant_id, source, points, with_points, bad in _rows(
+        connection,
         f"SELECT r.tenant_id, r.funding_source, SUM(r.points), {count('r.points > 0')}, {count(unmatched)} "
         f"FROM {T_RECOG} r "
         f"LEFT JOIN (SELECT l.recognition_id, l.amount, w.user_id FROM {T_LEDGER} l "

@@ -16,6 +16,7 @@ from perksu.api.fields import AmountField, IdField, StrictInput, choice_field, v
 from perksu.api.permissions import IsMember
 from perksu.api.schema import ERROR_RESPONSES, IDEMPOTENCY_KEY, MONEY_ERROR_RESPONSES
 from perksu.api.viewsets import TenantScopedViewSet, money_response
+from perksu.replica import ReplicaListMixin
 
 from .api_peer import (
     AllowanceViewSet,
@@ -143,7 +144,7 @@ def _created_body(result: AwardResult, recipient_ids: list, giver) -> dict:
     ),
 )
 class RecognitionViewSet(
-    RecognitionEngagementMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet
+    ReplicaListMixin, RecognitionEngagementMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet
 ):
     queryset = Recognition.objects.select_related("giver", "receiver", "tenant")
     serializer_class = RecognitionOutput

@@ -16,6 +16,7 @@ from perksu.api.fields import AmountField, IdField, StrictInput, valid
 from perksu.api.permissions import IsManager, IsMember
 from perksu.api.schema import ERROR_RESPONSES, IDEMPOTENCY_KEY, MONEY_ERROR_RESPONSES
 from perksu.api.viewsets import TenantScopedViewSet, money_response
+from perksu.replica import replica_reads
 from tenants.models import Tenant, User
 
 from . import allowances, engagement
@@ -416,6 +417,7 @@ class FeedViewSet(TenantScopedViewSet):
         ],
         responses={200: CardOutput(many=True), **ERROR_RESPONSES},
     )
+    @replica_reads()
     def list(self, request):
         data = valid(FeedQuery, request.query_params)
         page = feed_page(

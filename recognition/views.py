@@ -20,6 +20,7 @@ from perksu.pages import (
     renew_token,
     run_form,
 )
+from perksu.replica import replica_reads
 from tenants.models import User
 
 from . import engagement
@@ -131,6 +132,7 @@ def _feed_filters(request: HttpRequest) -> FeedFilters:
 
 
 @member_required
+@replica_reads()
 def feed(request: HttpRequest) -> HttpResponse:
     """One card per recognition group, newest first, by keyset; filters in the query string."""
     filters = _feed_filters(request)

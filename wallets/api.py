@@ -24,6 +24,7 @@ from perksu.api.permissions import IsManager, IsMember
 from perksu.api.schema import ERROR_RESPONSES, IDEMPOTENCY_KEY, MONEY_ERROR_RESPONSES
 from perksu.api.viewsets import TenantScopedViewSet, money_response
 from perksu.errors import get_or_not_found
+from perksu.replica import ReplicaListMixin
 
 from . import services
 from .filters import LedgerFilter, RedemptionFilter, RewardFilter
@@ -76,7 +77,7 @@ class WalletViewSet(TenantScopedViewSet):
 
 
 @extend_schema_view(list=extend_schema(summary="Your wallet's ledger, newest first"))
-class LedgerViewSet(mixins.ListModelMixin, TenantScopedViewSet):
+class LedgerViewSet(ReplicaListMixin, mixins.ListModelMixin, TenantScopedViewSet):
     queryset = WalletLedger.objects.select_related("actor")
     serializer_class = LedgerEntryOutput
     filterset_class = LedgerFilter

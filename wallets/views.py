@@ -20,6 +20,7 @@ from perksu.pages import (
     require_POST_page,
     run_form,
 )
+from perksu.replica import replica_reads
 from points.models import IdempotencyRecord
 from points.views import pool_card_context
 from recognition.models import Recognition
@@ -33,6 +34,7 @@ KUDOS_SHOWN = 10
 
 
 @member_required
+@replica_reads()
 def wallet(request: HttpRequest) -> HttpResponse:
     wallet = Wallet.objects.get(user=request.user)
     filters = LedgerFilterForm(request.GET or None)

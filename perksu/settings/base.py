@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A member who just wrote reads from the primary (perksu/replica.py).
+    "perksu.replica.ReplicaPinMiddleware",
     # Oversized bodies and NUL characters are refused here, before any view (perksu/edge.py).
     "perksu.edge.EdgeMiddleware",
     # Numbers and times in the member's tenant locale and time zone (SPEC §9).
@@ -107,6 +109,19 @@ else:
         _options["options"] = f"{_options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
 # Services own their transactions (STYLE.md): no ATOMIC_REQUESTS.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Optional streaming replica for the reads that tolerate a second of lag (perksu/replica.py):
+# absent, everything reads from the primary. Never migrated; in tests a mirror of default.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db_url("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": DATABASES["default"].get("CONN_MAX_AGE", 0),
+        "CONN_HEALTH_CHECKS": True,
+        "ATOMIC_REQUESTS": False,
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["perksu.replica.ReplicaRouter"]
+# After a write, a member's reads stay on the primary this long (their own writes are always visible).
+REPLICA_PIN_SECONDS = env.float("REPLICA_PIN_SECONDS", default=5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tenants.User"
