@@ -60,6 +60,7 @@ PREFERENCES = inline_serializer("EmailPreferences", {"email": serializers.DictFi
 
 
 class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    queryset = Notification.objects.none()  # for the schema; get_queryset scopes to the caller
     serializer_class = NotificationOutput
     permission_classes = [IsMember]
     pagination_class = NewestFirst
