@@ -86,6 +86,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
+        _ = request.data  # no body is needed, but a malformed one is refused (400 parse_error), not ignored
         notification = services.notification_mark_read(user=request.user, notification_id=pk)
         return Response(NotificationOutput(notification).data)
 
@@ -96,6 +97,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request):
+        _ = request.data  # as above: a malformed body is a 400, never silently accepted
         return Response({"marked": services.notification_mark_all_read(user=request.user)})
 
     @extend_schema(methods=["GET"], summary="Your e-mail preferences", responses={200: PREFERENCES})

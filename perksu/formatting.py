@@ -34,6 +34,8 @@ DEFAULT_LOCALE = "en"
 DEFAULT_TIMEZONE = "UTC"
 RELATIVE_WITHIN = dt.timedelta(hours=24)
 """A time closer to now than this reads as "3 hr. ago"; an older one as an absolute date and time with its zone."""
+ONE_SECOND = dt.timedelta(seconds=1)
+CLOCK_SKEW = dt.timedelta(minutes=1)  # a stamp this far in the future still reads as just now
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,9 @@ def format_relative(
     if timezone.is_naive(value):
         value = timezone.make_aware(value, dt.UTC)
     delta = value - now
+    if -ONE_SECOND < delta < CLOCK_SKEW:
+        # Just written (or stamped by a server a moment ahead): "1 sec. ago", never "in 0 sec.".
+        delta = -ONE_SECOND
     if abs(delta) >= RELATIVE_WITHIN:
         return format_datetime(value, tz=tz, locale=locale)
     # threshold=1: "90 min. ago" stays in minutes only below one hour, then whole hours.

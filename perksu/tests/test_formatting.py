@@ -48,6 +48,8 @@ def test_recent_times_are_relative_older_ones_absolute():
     with formatting.override(locale="en", tz="UTC"):
         assert formatting.format_relative(NOW - dt.timedelta(hours=3), now=NOW) == "3 hr. ago"
         assert formatting.format_relative(NOW - dt.timedelta(minutes=5), now=NOW) == "5 min. ago"
+        assert formatting.format_relative(NOW, now=NOW) == "1 sec. ago"
+        assert formatting.format_relative(NOW + dt.timedelta(seconds=2), now=NOW) == "1 sec. ago"
         assert formatting.format_relative(NOW - dt.timedelta(days=3), now=NOW) == "Nov 29, 2026, 9:40\u202fPM UTC"
 
 

@@ -182,7 +182,7 @@ def test_numbers_and_times_read_in_the_tenant_locale_and_time_zone(
     page.wait_for_load_state("load")
     expect(page.locator(".messages")).to_contain_text("Available: 1,49,900, Required: 2,00,000")
     page.goto(f"{live_server.url}/feed/")
-    stamp = page.locator(".feed-item time").first
+    stamp = page.locator(".feed-card time").first
     expect(stamp).to_have_text(re.compile(r"ago$"))
     assert stamp.get_attribute("title").endswith("IST")
 

@@ -95,16 +95,14 @@ class Books(RuleBasedStateMachine):
         # recognition services read is the model's, so a rule can move to the next period.
         Tenant.objects.filter(pk=self.tenant.pk).update(allowance_employee=ALLOWANCE)
         self.now = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
-        self._clocks = [
-            mock.patch.object(module.timezone, "now", lambda: self.now) for module in (recognition_services, allowances)
-        ]
-        for clock in self._clocks:
-            clock.start()
+        # Both services read django.utils.timezone.now: one patch of that module, undone exactly once.
+        assert recognition_services.timezone is allowances.timezone
+        self._clock = mock.patch.object(allowances.timezone, "now", lambda: self.now)
+        self._clock.start()
         self.usage: dict[tuple, list[int]] = {}  # (user id, period start) → [limit, given]
 
     def teardown(self):
-        for clock in self._clocks:
-            clock.stop()
+        self._clock.stop()
         transaction.set_rollback(True)
         self._atomic.__exit__(None, None, None)
 
