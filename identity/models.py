@@ -65,6 +65,31 @@ class ScimToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
 
+class ScimExternalId(models.Model):
+    """The identifier a tenant's identity provider gave a member (SCIM `externalId`).
+
+    Issued by the provisioning client and kept exactly as sent (case-sensitive); unique within
+    a tenant, so `filter=externalId eq "…"` finds at most one member. No row: no externalId.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="scim_external_id"
+    )
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False)
+    external_id = models.CharField(max_length=255)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "identity_scim_external_ids"
+        verbose_name = "SCIM external id"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "external_id"], name="scim_external_id_unique_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} → {self.user_id}"
+
+
 class SsoConfig(models.Model):
     """A tenant's OpenID Connect provider (one per tenant)."""
 

@@ -6,13 +6,25 @@ exactly like a missing one. Writes go through the people and tenants services.
 
 Mapping. `userName` is the e-mail; `name.givenName` + `name.familyName` (or
 `name.formatted`, or `displayName`) make `full_name`; `title` is the profile's title;
-`active` is `is_active` (deactivation ends sessions and tokens, SPEC §11). Members
+`active` is `is_active` (deactivation ends sessions and tokens, SPEC §11); `externalId` is
+kept per tenant (identity.ScimExternalId, unique in the tenant, case-sensitive) and can be
+filtered on; the enterprise extension's `department` is the profile's team (found by name,
+created if missing) and its `manager.value` the id of the member's manager. Members
 created here are employees with no password: they sign in with single sign-on or set
 one through "Forgot password". A group's members are the members whose profile team is
 that team; a person is in at most one team, so adding them to a group moves them.
-`DELETE /Users/{id}` deactivates (money history is never deleted). `externalId` is
-accepted and ignored. Lists page with SCIM's `startIndex`/`count` (the protocol's
-offsets; `count` at most 200), ordered by creation.
+`DELETE /Users/{id}` deactivates (money history is never deleted). Lists page with SCIM's
+`startIndex`/`count` (the protocol's offsets; `count` at most 200), ordered by creation.
+
+PATCH (RFC 7644 §3.5.2): `add`/`replace` with a path (`name.givenName`,
+`emails[type eq "work"].value`, `urn:…:enterprise:2.0:User:manager` …) or without one (an
+object of attributes); `remove` clears `title`, `externalId`, name parts (the name falls back
+to the e-mail's local part when nothing is left), `department` and `manager`. Refusals:
+`noTarget` (a `remove` without a path; a value filter that matches no e-mail),
+`mutability` (removing `userName`, the e-mail or `active`; writing `id`, `meta` or
+`groups`), `invalidPath` (an attribute the User schema does not have), `invalidFilter` (a
+value filter other than `attr eq "value"` joined by `and`). Attributes of the schemas that
+Perksu does not keep (phone numbers, addresses, locale …) are accepted and not kept.
 """
 
 from __future__ import annotations
@@ -24,9 +36,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import re_path
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from people import services as people
@@ -34,6 +47,7 @@ from people.models import Profile, Team
 from perksu.errors import DomainError
 from tenants.models import Role, Tenant, User
 
+from .models import ScimExternalId
 from .services import scim_token_authenticate
 
 CONTENT_TYPE = "application/scim+json"
@@ -177,12 +191,46 @@ USER_FILTERS = {
     "username": "email__iexact",
     "emails.value": "email__iexact",
     'emails[typeeq"work"].value': "email__iexact",
+    "externalid": "scim_external_id__external_id",  # caseExact (RFC 7643 §3.1)
     "id": "pk",
 }
 
+# Attributes of the core and enterprise User schemas that Perksu does not keep: `add`, `replace` and
+# `remove` of them succeed and change nothing (an identity provider sends them with its default mappings).
+NOT_KEPT = {
+    "nickname",
+    "profileurl",
+    "usertype",
+    "preferredlanguage",
+    "locale",
+    "timezone",
+    "password",
+    "phonenumbers",
+    "ims",
+    "photos",
+    "addresses",
+    "entitlements",
+    "roles",
+    "x509certificates",
+    "name.middlename",
+    "name.honorificprefix",
+    "name.honorificsuffix",
+    "enterprise:employeenumber",
+    "enterprise:costcenter",
+    "enterprise:organization",
+    "enterprise:division",
+    "enterprise:manager.displayname",
+    "enterprise:manager.$ref",
+}
+READ_ONLY = {"id", "meta", "groups"}
+
 
 def _members(tenant: Tenant):
-    return User.objects.filter(tenant=tenant).select_related("profile").order_by("date_joined", "id")
+    return (
+        User.objects.filter(tenant=tenant)
+        .select_related("profile", "profile__team", "profile__manager", "scim_external_id")
+        .order_by("date_joined", "id")
+    )
 
 
 def _member(tenant: Tenant, user_id: str) -> User:
@@ -191,6 +239,17 @@ def _member(tenant: Tenant, user_id: str) -> User:
     if user is None:
         raise ScimError(404, f"User {user_id} not found.")
     return user
+
+
+def _external_id(user: User) -> str | None:
+    try:
+        return user.scim_external_id.external_id
+    except ScimExternalId.DoesNotExist:
+        return None
+
+
+def _email_entry(user: User) -> dict:
+    return {"value": user.email, "type": "work", "primary": True}
 
 
 def render_user(request: HttpRequest, user: User) -> dict:
@@ -203,7 +262,7 @@ def render_user(request: HttpRequest, user: User) -> dict:
         "name": {"formatted": user.full_name, "givenName": given, "familyName": family},
         "displayName": user.full_name,
         "active": user.is_active,
-        "emails": [{"value": user.email, "type": "work", "primary": True}],
+        "emails": [_email_entry(user)],
         "meta": {
             "resourceType": "User",
             "created": user.date_joined.isoformat(),
@@ -211,8 +270,23 @@ def render_user(request: HttpRequest, user: User) -> dict:
             "location": _location(request, "Users", user.pk),
         },
     }
+    external_id = _external_id(user)
+    if external_id is not None:
+        body["externalId"] = external_id
     if profile is not None and profile.title:
         body["title"] = profile.title
+    enterprise = {}
+    if profile is not None and profile.team_id:
+        enterprise["department"] = profile.team.name
+    if profile is not None and profile.manager_id:
+        enterprise["manager"] = {
+            "value": str(profile.manager_id),
+            "$ref": _location(request, "Users", profile.manager_id),
+            "displayName": profile.manager.full_name,
+        }
+    if enterprise:
+        body["schemas"].append(ENTERPRISE_SCHEMA)
+        body[ENTERPRISE_SCHEMA] = enterprise
     return body
 
 
@@ -245,6 +319,299 @@ def _user_name(body: dict) -> str:
     return user_name.strip().lower()
 
 
+def _text(value: Any, attribute: str) -> str:
+    """A string attribute's value; null clears it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ScimError(400, f"`{attribute}` must be a string.", "invalidValue")
+    return str(value).strip()
+
+
+class UserDraft:
+    """The changes a request makes to one member, checked as they come and written at once by `save`.
+
+    Keys of `changes`: email, full_name, title, active, external_id (None: removed), team and
+    manager (None: removed). The name is kept as given + family name so that `name.givenName`
+    and `name.familyName` change one half each.
+    """
+
+    def __init__(self, tenant: Tenant, user: User | None = None) -> None:
+        self.tenant, self.user = tenant, user
+        self.changes: dict[str, Any] = {}
+        self.given, _, self.family = ((user.full_name if user else "") or "").partition(" ")
+
+    # -- the name ---------------------------------------------------------------------------------------------
+    def _fallback_name(self) -> str:
+        email = self.changes.get("email") or (self.user.email if self.user else "")
+        return email.split("@")[0]
+
+    def set_full_name(self, value: str) -> None:
+        value = value.strip() or self._fallback_name()
+        self.changes["full_name"] = value
+        self.given, _, self.family = value.partition(" ")
+
+    def set_name_part(self, part: str, value: str) -> None:
+        if part == "given":
+            self.given = value.strip()
+        else:
+            self.family = value.strip()
+        joined = " ".join(p for p in (self.given, self.family) if p)
+        self.changes["full_name"] = joined or self._fallback_name()
+
+    # -- team and manager ---------------------------------------------------------------------------------------
+    def set_department(self, value: Any) -> None:
+        name = _text(value, "department")
+        if not name:
+            self.changes["team"] = None
+            return
+        team = Team.objects.filter(tenant=self.tenant, name__iexact=name).first()
+        self.changes["team"] = team or ("create", name)
+
+    def set_manager(self, value: Any) -> None:
+        if isinstance(value, list):  # Entra has sent `[{"value": …}]`
+            value = value[0] if value else None
+        raw = value.get("value") if isinstance(value, dict) else value
+        if raw in (None, ""):
+            self.changes["manager"] = None
+            return
+        pk = _uuid(raw)
+        manager = User.objects.filter(tenant=self.tenant, pk=pk).first() if pk else None
+        if manager is None:
+            raise ScimError(400, f"Unknown manager {raw!r}: give the id of a user of this tenant.", "invalidValue")
+        self.changes["manager"] = manager
+
+    # -- the whole resource (POST and PUT) ---------------------------------------------------------------------
+    def from_resource(self, body: dict, *, replacing: bool) -> None:
+        """A POST or PUT body. PUT replaces: what it leaves out is cleared (title, externalId), except
+        the enterprise extension, applied only when the body carries it (so a client without the
+        extension does not wipe teams and managers set in Perksu)."""
+        email = _user_name(body)
+        self.changes["email"] = email
+        self.set_full_name(
+            _full_name(body.get("name"), body.get("displayName"), self.user.full_name if self.user else "")
+        )
+        title = body.get("title")
+        if replacing or isinstance(title, str):
+            self.changes["title"] = title.strip() if isinstance(title, str) else ""
+        if replacing or "externalId" in body:
+            self.changes["external_id"] = _text(body.get("externalId"), "externalId") or None
+        if "active" in body:
+            self.changes["active"] = _as_bool(body["active"])
+        extension = body.get(ENTERPRISE_SCHEMA)
+        if isinstance(extension, dict):
+            self.set_department(extension.get("department"))
+            self.set_manager(extension.get("manager"))
+
+    # -- PATCH (RFC 7644 §3.5.2) -------------------------------------------------------------------------------
+    def patch(self, op: str, path: str | None, value: Any) -> None:
+        if path is None or not path.strip():
+            if op == "remove":
+                raise ScimError(400, "A `remove` needs a `path`.", "noTarget")
+            if not isinstance(value, dict):
+                raise ScimError(400, f"An `{op}` without a `path` needs an object as its `value`.", "invalidValue")
+            for attribute, item in value.items():
+                if attribute == "schemas":
+                    continue
+                if attribute == ENTERPRISE_SCHEMA and isinstance(item, dict):
+                    for sub, sub_value in item.items():
+                        self.patch(op, f"{ENTERPRISE_SCHEMA}:{sub}", sub_value)
+                elif attribute == "name" and isinstance(item, dict):
+                    self._name_object(op, item)
+                else:
+                    self.patch(op, attribute, item)
+            return
+        target = _user_path(path)
+        key, selector = target.key, target.selector
+        root = key.split(".")[0]
+        if root in READ_ONLY:
+            if key == "id" and op != "remove" and str(value) == str(self.user.pk if self.user else ""):
+                return  # an `id` equal to the resource's own changes nothing
+            detail = f"`{path}` is read-only here (group membership changes through /Groups)."
+            raise ScimError(400, detail, "mutability")
+        if key in NOT_KEPT or root in NOT_KEPT:
+            return
+        if key == "emails" or key == "emails.value":
+            self._emails(op, path, selector, value)
+        elif key.startswith("emails."):
+            return  # type, primary, display: the one e-mail is always the primary work address
+        elif selector is not None:
+            raise ScimError(400, f"`{path}`: `{key}` takes no value filter.", "invalidPath")
+        elif key == "username":
+            if op == "remove":
+                raise ScimError(400, "`userName` is required: it cannot be removed.", "mutability")
+            email = _text(value, "userName").lower()
+            if not email:
+                raise ScimError(400, "`userName` cannot be empty.", "invalidValue")
+            self.changes["email"] = email
+        elif key == "active":
+            if op == "remove":
+                raise ScimError(400, "`active` cannot be removed: replace it with false to deactivate.", "mutability")
+            self.changes["active"] = _as_bool(value)
+        elif key in ("displayname", "name.formatted"):
+            self.set_full_name("" if op == "remove" else _text(value, path))
+        elif key == "name":
+            if op == "remove":
+                self.set_full_name("")
+            elif isinstance(value, dict):
+                self._name_object(op, value)
+            else:
+                raise ScimError(400, "`name` takes an object.", "invalidValue")
+        elif key in ("name.givenname", "name.familyname"):
+            part = "given" if key == "name.givenname" else "family"
+            self.set_name_part(part, "" if op == "remove" else _text(value, path))
+        elif key == "title":
+            self.changes["title"] = "" if op == "remove" else _text(value, "title")
+        elif key == "externalid":
+            self.changes["external_id"] = None if op == "remove" else (_text(value, "externalId") or None)
+        elif key == "enterprise:department":
+            self.set_department(None if op == "remove" else value)
+        elif key in ("enterprise:manager", "enterprise:manager.value"):
+            self.set_manager(None if op == "remove" else value)
+        elif key == "enterprise":
+            if op == "remove":
+                self.changes["team"] = self.changes["manager"] = None
+            elif isinstance(value, dict):
+                for sub, sub_value in value.items():
+                    self.patch(op, f"{ENTERPRISE_SCHEMA}:{sub}", sub_value)
+            else:
+                raise ScimError(400, "The enterprise extension takes an object.", "invalidValue")
+        else:
+            raise ScimError(400, f"Unknown attribute path {path!r} for a User.", "invalidPath")
+
+    def _name_object(self, op: str, value: dict) -> None:
+        """`name` as an object: each sub-attribute given changes, the others stay (RFC 7644 §3.5.2.3)."""
+        if "givenName" in value or "familyName" in value:
+            for attribute, part in (("givenName", "given"), ("familyName", "family")):
+                if attribute in value:
+                    self.set_name_part(part, _text(value[attribute], f"name.{attribute}"))
+        elif "formatted" in value:
+            self.set_full_name(_text(value["formatted"], "name.formatted"))
+
+    def _emails(self, op: str, path: str, selector: Callable[[dict], bool] | None, value: Any) -> None:
+        """A member has one e-mail, the work one, which is also their userName."""
+        entry = {"value": self.changes.get("email") or (self.user.email if self.user else ""), "type": "work"}
+        entry["primary"] = True
+        if selector is not None and not selector(entry):
+            if op == "add":
+                return  # another kind of address: not kept
+            raise ScimError(400, f"No e-mail matches `{path}`.", "noTarget")
+        if op == "remove":
+            raise ScimError(400, "The work e-mail is the userName: it cannot be removed.", "mutability")
+        if isinstance(value, list):
+            entries = [e for e in value if isinstance(e, dict)]
+            chosen = next((e for e in entries if str(e.get("primary")).lower() == "true"), None)
+            chosen = chosen or next((e for e in entries if e.get("type") == "work"), None)
+            chosen = chosen or next(iter(entries), None)
+            value = chosen.get("value") if chosen else None
+        elif isinstance(value, dict):
+            value = value.get("value")
+        email = _text(value, path).lower()
+        if not email:
+            raise ScimError(400, f"`{path}` needs an e-mail address.", "invalidValue")
+        self.changes["email"] = email
+
+    # -- writing ------------------------------------------------------------------------------------------------
+    def save(self) -> None:
+        """Write the changes in the caller's transaction: identity fields, externalId, profile, activity."""
+        user, changes = self.user, self.changes
+        fields = {}
+        email = changes.get("email")
+        if email and email != user.email:
+            if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+                raise ScimError(409, f"A user with userName {email} already exists.", "uniqueness")
+            fields["email"] = email
+        if changes.get("full_name") and changes["full_name"] != user.full_name:
+            fields["full_name"] = changes["full_name"][:200]
+        if fields:
+            User.objects.filter(pk=user.pk).update(**fields)
+        if "external_id" in changes:
+            _store_external_id(self.tenant, user, changes["external_id"])
+        profile_changes = {k: changes[k] for k in ("title", "team", "manager") if k in changes}
+        if isinstance(profile_changes.get("team"), tuple):
+            profile_changes["team"] = people.team_create(tenant=self.tenant, name=profile_changes["team"][1])
+        if profile_changes:
+            people.profile_update(user=user, actor=None, **profile_changes)
+        if "active" in changes and changes["active"] != user.is_active:
+            people.member_set_active(user=user, is_active=changes["active"], actor=None)
+
+
+def _store_external_id(tenant: Tenant, user: User, external_id: str | None) -> None:
+    if external_id is None:
+        ScimExternalId.objects.filter(tenant=tenant, user=user).delete()
+        return
+    if len(external_id) > 255:
+        raise ScimError(400, "`externalId` is at most 255 characters.", "invalidValue")
+    if ScimExternalId.objects.filter(tenant=tenant, external_id=external_id).exclude(user=user).exists():
+        raise ScimError(409, f"Another user has externalId {external_id}.", "uniqueness")
+    try:
+        with transaction.atomic():
+            ScimExternalId.objects.update_or_create(
+                user=user, defaults={"tenant": tenant, "external_id": external_id, "updated_at": timezone.now()}
+            )
+    except IntegrityError as exc:  # the same externalId given to another user at the same moment
+        raise ScimError(409, f"Another user has externalId {external_id}.", "uniqueness") from exc
+
+
+class _Target:
+    __slots__ = ("key", "selector")
+
+    def __init__(self, key: str, selector: Callable[[dict], bool] | None) -> None:
+        self.key, self.selector = key, selector
+
+
+_VALUE_PATH = re.compile(r"^(?P<attr>[A-Za-z][\w$]*)\[(?P<filter>[^\]]*)\](?:\.(?P<sub>[A-Za-z][\w$]*))?$")
+_COMPARISON = re.compile(r'^\s*([A-Za-z][\w$]*)\s+eq\s+("(?:[^"\\]|\\.)*"|true|false)\s*$', re.IGNORECASE)
+
+
+def _value_filter(text: str) -> Callable[[dict], bool]:
+    """`type eq "work"`, `primary eq true`, or such comparisons joined by `and`: the forms identity
+    providers put in a PATCH path."""
+    tests = []
+    for part in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
+        match = _COMPARISON.match(part)
+        if not match:
+            raise ScimError(400, f'Unsupported value filter [{text}]: use `attribute eq "value"`.', "invalidFilter")
+        literal = match.group(2)
+        expected: Any = literal.lower() == "true" if literal.lower() in ("true", "false") else literal[1:-1]
+        tests.append((match.group(1).lower(), expected))
+
+    def matches(entry: dict) -> bool:
+        lowered = {k.lower(): v for k, v in entry.items()}
+        for attribute, expected in tests:
+            actual = lowered.get(attribute)
+            if isinstance(expected, str):
+                if not isinstance(actual, str) or actual.lower() != expected.lower():
+                    return False
+            elif actual is not expected:
+                return False
+        return True
+
+    return matches
+
+
+def _user_path(path: str) -> _Target:
+    """A PATCH path as (lower-case key, value filter or None): `name.givenName` → `name.givenname`,
+    `emails[type eq "work"].value` → `emails.value` with a filter, `urn:…:enterprise:2.0:User:manager`
+    → `enterprise:manager`; the core schema's URN prefix is dropped."""
+    text = path.strip()
+    if text.lower().startswith(USER_SCHEMA.lower() + ":"):
+        text = text[len(USER_SCHEMA) + 1 :]
+    if text.lower() == ENTERPRISE_SCHEMA.lower():
+        return _Target("enterprise", None)
+    if text.lower().startswith(ENTERPRISE_SCHEMA.lower() + ":"):
+        return _Target("enterprise:" + text[len(ENTERPRISE_SCHEMA) + 1 :].lower(), None)
+    match = _VALUE_PATH.match(text)
+    if match:
+        key = match.group("attr").lower() + (f".{match.group('sub').lower()}" if match.group("sub") else "")
+        if match.group("attr").lower() in NOT_KEPT:
+            return _Target(match.group("attr").lower(), None)
+        return _Target(key, _value_filter(match.group("filter")))
+    if not re.fullmatch(r"[A-Za-z][\w$]*(\.[A-Za-z][\w$]*)?", text):
+        raise ScimError(400, f"Invalid path {path!r}.", "invalidPath")
+    return _Target(text.lower(), None)
+
+
 @scim_view
 def users(request: HttpRequest, tenant: Tenant, body: Any) -> HttpResponse:
     def list_() -> HttpResponse:
@@ -260,23 +627,23 @@ def users(request: HttpRequest, tenant: Tenant, body: Any) -> HttpResponse:
         return page(request, queryset, lambda user: render_user(request, user))
 
     def create() -> HttpResponse:
-        email = _user_name(body)
+        draft = UserDraft(tenant)
+        draft.from_resource(body, replacing=False)
+        email = draft.changes["email"]
         if User.objects.filter(email__iexact=email).exists():
             raise ScimError(409, f"A user with userName {email} already exists.", "uniqueness")
-        active = _as_bool(body.get("active", True))
-        title = body.get("title")
         with transaction.atomic():
             user = people.member_invite(
                 tenant=tenant,
                 email=email,
-                full_name=_full_name(body.get("name"), body.get("displayName"), email.split("@")[0]),
+                full_name=draft.changes["full_name"][:200],
                 role=Role.EMPLOYEE,
                 actor=None,
                 send_invitation=False,
-                **({"title": title} if isinstance(title, str) and title.strip() else {}),
             )
-            if not active:
-                people.member_set_active(user=user, is_active=False, actor=None)
+            draft.user = user
+            draft.changes.setdefault("active", True)
+            draft.save()
         user = _member(tenant, str(user.pk))
         return scim_response(render_user(request, user), 201, Location=_location(request, "Users", user.pk))
 
@@ -291,28 +658,18 @@ def user_detail(request: HttpRequest, tenant: Tenant, body: Any, user_id: str) -
         return scim_response(render_user(request, user))
 
     def replace() -> HttpResponse:
-        changes = {
-            "email": _user_name(body),
-            "full_name": _full_name(body.get("name"), body.get("displayName"), user.full_name),
-            "title": body.get("title") if isinstance(body.get("title"), str) else "",
-        }
-        if "active" in body:
-            changes["active"] = _as_bool(body["active"])
-        _apply_user(user, changes)
+        draft = UserDraft(tenant, user)
+        draft.from_resource(body, replacing=True)
+        with transaction.atomic():
+            draft.save()
         return scim_response(render_user(request, _member(tenant, user_id)))
 
     def patch() -> HttpResponse:
-        changes: dict[str, Any] = {}
+        draft = UserDraft(tenant, user)
         for op, path_, value in _operations(body):
-            if op == "remove":
-                if path_ == "title":
-                    changes["title"] = ""
-                    continue
-                raise ScimError(400, f"Cannot remove {path_!r} from a user.", "mutability")
-            items = value.items() if path_ is None and isinstance(value, dict) else [(path_, value)]
-            for attribute, item in items:
-                _user_change(changes, (attribute or "").strip(), item, user)
-        _apply_user(user, changes)
+            draft.patch(op, path_, value)
+        with transaction.atomic():
+            draft.save()
         return scim_response(render_user(request, _member(tenant, user_id)))
 
     def delete() -> HttpResponse:
@@ -321,48 +678,6 @@ def user_detail(request: HttpRequest, tenant: Tenant, body: Any, user_id: str) -
         return scim_response(None, 204)
 
     return _methods(request, GET=read, PUT=replace, PATCH=patch, DELETE=delete)
-
-
-def _user_change(changes: dict, attribute: str, value: Any, user: User) -> None:
-    key = attribute.lower()
-    given, _, family = (changes.get("full_name") or user.full_name or "").partition(" ")
-    if key == "active":
-        changes["active"] = _as_bool(value)
-    elif key in ("username", "emails", 'emails[typeeq"work"].value', 'emails[type eq "work"].value'):
-        if key == "emails":
-            value = next((e.get("value") for e in value or [] if isinstance(e, dict) and e.get("value")), None)
-        if isinstance(value, str) and value.strip():
-            changes["email"] = value.strip().lower()
-    elif key == "displayname" or key == "name.formatted":
-        changes["full_name"] = str(value or "").strip() or user.full_name
-    elif key == "name":
-        changes["full_name"] = _full_name(value, None, user.full_name)
-    elif key == "name.givenname":
-        changes["full_name"] = " ".join(p for p in (str(value or "").strip(), family) if p)
-    elif key == "name.familyname":
-        changes["full_name"] = " ".join(p for p in (given, str(value or "").strip()) if p)
-    elif key == "title":
-        changes["title"] = str(value or "").strip()
-    # Anything else (externalId, the enterprise extension, phone numbers…) is accepted and not kept.
-
-
-def _apply_user(user: User, changes: dict) -> None:
-    """Write a user's SCIM changes in one transaction: identity fields, title, then activity."""
-    with transaction.atomic():
-        fields = {}
-        email = changes.get("email")
-        if email and email != user.email:
-            if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
-                raise ScimError(409, f"A user with userName {email} already exists.", "uniqueness")
-            fields["email"] = email
-        if changes.get("full_name") and changes["full_name"] != user.full_name:
-            fields["full_name"] = changes["full_name"][:200]
-        if fields:
-            User.objects.filter(pk=user.pk).update(**fields)
-        if "title" in changes:
-            people.profile_update(user=user, actor=None, title=changes["title"])
-        if "active" in changes and changes["active"] != user.is_active:
-            people.member_set_active(user=user, is_active=changes["active"], actor=None)
 
 
 def _operations(body: dict):
@@ -572,6 +887,7 @@ RESOURCE_TYPES = [
         "name": "User",
         "endpoint": "/Users",
         "schema": USER_SCHEMA,
+        "schemaExtensions": [{"schema": ENTERPRISE_SCHEMA, "required": False}],
         "meta": {"resourceType": "ResourceType"},
     },
     {
@@ -606,6 +922,7 @@ SCHEMAS = [
         "description": "A tenant member.",
         "attributes": [
             _attribute("userName", required=True, uniqueness="server", description="The e-mail address."),
+            _attribute("externalId", caseExact=True, description="The identity provider's id, unique per tenant."),
             _attribute(
                 "name",
                 "complex",
@@ -617,6 +934,23 @@ SCHEMAS = [
             _attribute("emails", "complex", multiValued=True, subAttributes=[_attribute("value"), _attribute("type")]),
         ],
         "meta": {"resourceType": "Schema", "location": f"/scim/v2/Schemas/{USER_SCHEMA}"},
+    },
+    {
+        "id": ENTERPRISE_SCHEMA,
+        "name": "EnterpriseUser",
+        "description": "The enterprise extension: the member's team and manager.",
+        "attributes": [
+            _attribute("department", description="The member's team (created if no team has this name)."),
+            _attribute(
+                "manager",
+                "complex",
+                subAttributes=[
+                    _attribute("value", description="The id of the manager's User."),
+                    _attribute("displayName", mutability="readOnly"),
+                ],
+            ),
+        ],
+        "meta": {"resourceType": "Schema", "location": f"/scim/v2/Schemas/{ENTERPRISE_SCHEMA}"},
     },
     {
         "id": GROUP_SCHEMA,

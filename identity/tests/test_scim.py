@@ -229,7 +229,10 @@ def test_discovery_endpoints(scim):
     assert {r["id"]: r["endpoint"] for r in types["Resources"]} == {"User": "/Users", "Group": "/Groups"}
     assert scim("get", "/ResourceTypes/User").body["schema"] == "urn:ietf:params:scim:schemas:core:2.0:User"
     schemas = scim("get", "/Schemas").body
-    assert {s["name"] for s in schemas["Resources"]} == {"User", "Group"}
+    assert {s["name"] for s in schemas["Resources"]} == {"User", "EnterpriseUser", "Group"}
+    assert scim("get", "/ResourceTypes/User").body["schemaExtensions"] == [
+        {"schema": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "required": False}
+    ]
     assert scim("get", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group").body["name"] == "Group"
     assert scim("get", "/Nope").status_code == 404
 
