@@ -53,6 +53,17 @@ def recognition(result, *, giver, names: dict, values: list | None = None, paren
     return payload
 
 
+def comment(comment, *, author, recipients) -> dict[str, Any]:
+    """`comment.created`: the comment, its author, and the recognition's recipients (who are told)."""
+    return {
+        "comment_id": str(comment.pk),
+        "group_id": str(comment.group_id),
+        "author": person(author),
+        "text": comment.text,
+        "recipients": [person(user) for user in recipients],
+    }
+
+
 def redemption(redemption, *, user, reward, status: str | None = None) -> dict[str, Any]:
     """`redemption.issued` / `redemption.refunded` (never the voucher code)."""
     return {

@@ -13,11 +13,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.db.models.functions import Lower
 
+from events import event_types, payloads
+from events.services import record_event
 from perksu.errors import DomainError, NotFoundError, PermissionDeniedError, get_or_not_found
 from points.services import require_manager
 from tenants.models import User
 
-from .models import Comment, CompanyValue, Reaction
+from .models import Comment, CompanyValue, Reaction, Recognition
 from .services import recognition_group_of
 
 MAX_COMMENT_LENGTH = 1000
@@ -154,6 +156,8 @@ def reaction_toggle(*, user: User, recognition_id: UUID | str, emoji: str) -> bo
 
 
 def comment_create(*, author: User, recognition_id: UUID | str, text: str) -> Comment:
+    """Comment on a recognition group; records `comment.created` (naming the group's recipients,
+    who are told) in the same transaction as the comment."""
     _member(author)
     group_id = recognition_group_of(tenant_id=author.tenant_id, recognition_id=recognition_id)
     body = (text or "").strip()
@@ -166,7 +170,21 @@ def comment_create(*, author: User, recognition_id: UUID | str, text: str) -> Co
             field="text",
             maximum=MAX_COMMENT_LENGTH,
         )
-    return Comment.objects.create(tenant_id=author.tenant_id, group_id=group_id, author=author, text=body)
+    recipients = [
+        r.receiver
+        for r in Recognition.objects.filter(tenant_id=author.tenant_id, group_id=group_id)
+        .select_related("receiver")
+        .order_by("created_at", "id")
+    ]
+    with transaction.atomic():
+        comment = Comment.objects.create(tenant_id=author.tenant_id, group_id=group_id, author=author, text=body)
+        record_event(
+            tenant_id=author.tenant_id,
+            name=event_types.COMMENT_CREATED,
+            payload=payloads.comment(comment, author=author, recipients=recipients),
+            actor_id=author.pk,
+        )
+    return comment
 
 
 def _comment(user: User, comment_id: UUID | str) -> Comment:

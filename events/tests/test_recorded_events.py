@@ -15,6 +15,7 @@ from events.models import Event
 from perksu.errors import DomainError
 from points.services import lead_delegate, lead_recall, tenant_clawback
 from recognition.services import recognition_create, recognition_distribute
+from tenants.models import Tenant
 from tenants.services import user_create, user_set_active
 from wallets.services import redemption_create, redemption_refund, reward_create
 
@@ -215,3 +216,64 @@ def test_a_csv_import_records_its_new_and_deactivated_members(tenant, manager, e
     assert only(E.USER_DEACTIVATED).payload["user"]["email"] == employee.email
     members_import(tenant=tenant, actor=manager, data=data, dry_run=False, deactivate_missing=True)
     assert len(names()) == 3  # the same file again changes nothing, and records nothing
+
+
+def test_a_comment_records_comment_created_naming_the_recipients(
+    funded_tenant, manager, employee, other_employee, award
+):
+    from recognition.engagement import comment_create
+
+    result = award(manager, [employee, other_employee], 10)
+    Event.objects.all().delete()
+    comment = comment_create(author=manager, recognition_id=result.recognitions[1].pk, text="  Well deserved!  ")
+    event = only(E.COMMENT_CREATED)
+    assert event.tenant_id == funded_tenant.pk and event.actor_id == manager.pk
+    assert event.payload == {
+        "comment_id": str(comment.pk),
+        "group_id": str(result.group_id),
+        "author": {"id": str(manager.pk), "name": manager.full_name},
+        "text": "Well deserved!",
+        "recipients": [
+            {"id": str(employee.pk), "name": employee.full_name},
+            {"id": str(other_employee.pk), "name": other_employee.full_name},
+        ],
+    }
+    assert names() == [E.COMMENT_CREATED]
+
+
+def test_a_refused_or_rolled_back_comment_records_nothing(funded_tenant, manager, employee, award):
+    from recognition.engagement import comment_create
+    from recognition.models import Comment
+
+    result = award(manager, employee, 10)
+    Event.objects.all().delete()
+    with pytest.raises(DomainError):
+        comment_create(author=manager, recognition_id=result.group_id, text="x" * 1001)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        comment_create(author=manager, recognition_id=result.group_id, text="Undone")
+        raise RuntimeError
+    assert names() == [] and not Comment.objects.exists()
+
+
+def test_an_allowance_gift_and_an_add_on_record_their_events(funded_tenant, manager, employee, other_employee):
+    from recognition.services import recognition_add_on
+
+    Tenant.objects.filter(pk=funded_tenant.pk).update(allowance_employee=100)
+    Event.objects.all().delete()
+    # The first gift of a period takes the general path (it creates the usage row), the next the fast one.
+    first = recognition_create(giver=employee, recipient_ids=[other_employee.pk], points=10, message="One")
+    second = recognition_create(giver=employee, recipient_ids=[other_employee.pk], points=5, message="Two")
+    gifts = list(Event.objects.filter(name=E.RECOGNITION_CREATED).order_by("created_at", "id"))
+    assert [(e.payload["group_id"], e.payload["points"], e.payload["funding_source"]) for e in gifts] == [
+        (str(first.group_id), 10, "ALLOWANCE"),
+        (str(second.group_id), 5, "ALLOWANCE"),
+    ]
+    assert all(e.actor_id == employee.pk for e in gifts)
+
+    add_on = recognition_add_on(giver=manager, recognition_id=first.group_id, points=20)
+    event = only(E.RECOGNITION_ADD_ON)
+    assert event.payload["parent_group_id"] == str(first.group_id)
+    assert event.payload["group_id"] == str(add_on.group_id)
+    assert (event.payload["points"], event.payload["funding_source"]) == (20, "POOL")
+    assert [r["id"] for r in event.payload["recipients"]] == [str(other_employee.pk)]
+    assert names().count(E.RECOGNITION_CREATED) == 2
