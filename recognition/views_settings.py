@@ -15,28 +15,12 @@ from django.views.decorators.http import require_POST
 
 from perksu.errors import DomainError
 from perksu.pages import manager_required
-from tenants.models import LOCALES, SettingsChangeLog, Tenant
-from tenants.services import SETTINGS_FIELDS, tenant_settings_update
+from tenants.forms import ProgrammeSettingsForm
+from tenants.models import SettingsChangeLog, Tenant
+from tenants.services import tenant_settings_update
 
 from . import engagement
 from .models import CompanyValue
-
-
-class SettingsForm(forms.ModelForm):
-    """The programme settings, validated by the model's own validators."""
-
-    locale = forms.ChoiceField(choices=sorted(LOCALES.items()))
-
-    class Meta:
-        model = Tenant
-        fields = SETTINGS_FIELDS
-        help_texts = {
-            "timezone": "IANA name, e.g. Asia/Kolkata. Dates and allowance periods follow it.",
-            "allowance_employee": "Points each employee may give colleagues per period (0: none).",
-            "allowance_lead": "Per lead and period, on top of the lead budget.",
-            "allowance_manager": "Per manager and period (managers award from the pool anyway).",
-            "require_value": "A recognition with points must name at least one company value.",
-        }
 
 
 class ValueForm(forms.Form):
@@ -52,11 +36,10 @@ def programme_settings(request: HttpRequest) -> HttpResponse:
     tenant = Tenant.objects.get(pk=request.user.tenant_id)
     status = 200
     if request.method == "POST":
-        form = SettingsForm(request.POST, instance=Tenant.objects.get(pk=tenant.pk))
+        form = ProgrammeSettingsForm(request.POST, instance=Tenant.objects.get(pk=tenant.pk))
         if form.is_valid():
-            changes = {name: form.cleaned_data[name] for name in SETTINGS_FIELDS}
             try:
-                logs = tenant_settings_update(actor=request.user, tenant=tenant, changes=changes)
+                logs = tenant_settings_update(actor=request.user, tenant=tenant, changes=form.changes())
             except DomainError as exc:
                 messages.error(request, exc.message)
             else:
@@ -66,7 +49,7 @@ def programme_settings(request: HttpRequest) -> HttpResponse:
             messages.error(request, "The settings were not saved: please correct the fields marked below.")
         status = 400
     else:
-        form = SettingsForm(instance=tenant)
+        form = ProgrammeSettingsForm(instance=tenant)
     context = {
         "form": form,
         "values": CompanyValue.objects.filter(tenant_id=tenant.pk).order_by("position", "name"),

@@ -14,16 +14,25 @@ from django.db.models.functions import Coalesce
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from perksu.admin_base import PlatformAdminMixin, ServiceErrorsMixin, run_for_each
+from perksu.admin_base import LedgerAdmin, PlatformAdminMixin, ServiceErrorsMixin, run_for_each
 from perksu.admin_site import console
 from perksu.formatting import format_money, format_number
 from points import admin_views
 from points.models import LeadBudget
 from wallets.models import Wallet
 
+from .admin_settings import tenant_settings_view
 from .forms_admin import FORMATTING_FIELDS, TENANT_CREATE_FIELDS, TenantForm, UserAddForm, UserChangeForm
 from .models import SettingsChangeLog, Tenant, User
-from .services import tenant_create, tenant_set_status, user_change_role, user_create, user_set_active
+from .services import (
+    SETTINGS_FIELDS,
+    tenant_create,
+    tenant_set_status,
+    tenant_settings_update,
+    user_change_role,
+    user_create,
+    user_set_active,
+)
 
 
 def _sum_per_tenant(model) -> Coalesce:
@@ -132,22 +141,15 @@ class TenantAdmin(ServiceErrorsMixin, PlatformAdminMixin, admin.ModelAdmin):
             for name, value in formatting.items():
                 setattr(obj, name, value)
             return
-        # Programme settings (SPEC §9): every change is logged, in the same transaction as the change.
-        current = Tenant.objects.filter(pk=obj.pk).values(*FORMATTING_FIELDS).first() or {}
-        SettingsChangeLog.objects.bulk_create(
-            SettingsChangeLog(
-                tenant_id=obj.pk,
-                actor=request.user,
-                field=name,
-                old_value=str(current.get(name, "")),
-                new_value=str(form.cleaned_data[name]),
-            )
-            for name in FORMATTING_FIELDS
-            if name in form.changed_data and str(current.get(name, "")) != str(form.cleaned_data[name])
-        )
-        # Only the fields the form changed, with one UPDATE: saving the whole row
+        # Programme settings (SPEC §9: the rules, time zone and locale on this form; all of them on the
+        # tenant's settings page) go through the managers' service: validated and logged alike, in the
+        # admin's transaction.
+        settings = {name: form.cleaned_data[name] for name in form.changed_data if name in SETTINGS_FIELDS}
+        if settings:
+            tenant_settings_update(actor=request.user, tenant=obj, changes=settings)
+        # The other fields the form changed, with one UPDATE: saving the whole row
         # would write back the pool balance read when the page was opened.
-        changed = [name for name in form.changed_data if name != "status"]
+        changed = [name for name in form.changed_data if name != "status" and name not in SETTINGS_FIELDS]
         if changed:
             Tenant.objects.filter(pk=obj.pk).update(**{name: form.cleaned_data[name] for name in changed})
         if "status" in form.changed_data:
@@ -185,11 +187,37 @@ class TenantAdmin(ServiceErrorsMixin, PlatformAdminMixin, admin.ModelAdmin):
 
             return self.admin_site.admin_view(pool_view)
 
+        def settings_view(request, object_id):
+            return tenant_settings_view(self, request, object_id)
+
         return [
+            path(
+                "<path:object_id>/settings/",
+                self.admin_site.admin_view(settings_view),
+                name="tenants_tenant_settings",
+            ),
             path("<path:object_id>/allocate/", view(admin_views.ALLOCATE), name="tenants_tenant_allocate"),
             path("<path:object_id>/clawback/", view(admin_views.CLAWBACK), name="tenants_tenant_clawback"),
             *super().get_urls(),
         ]
+
+
+@admin.register(SettingsChangeLog, site=console)
+class SettingsChangeLogAdmin(LedgerAdmin):
+    """Every change of a tenant's programme settings, by its managers or in the console (read-only)."""
+
+    list_display = ("created_at", "tenant", "actor", "field", "old_value", "new_value")
+    list_filter = ("field", "tenant")
+    list_select_related = ("tenant", "actor")
+    search_fields = ("field", "actor__email", "tenant__slug")
+    csv_columns = [
+        ("created_at", "created_at"),
+        ("tenant", "tenant.slug"),
+        ("actor", "actor.email"),
+        ("field", "field"),
+        ("old_value", "old_value"),
+        ("new_value", "new_value"),
+    ]
 
 
 @admin.register(User, site=console)
