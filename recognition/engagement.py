@@ -174,7 +174,7 @@ def comment_create(*, author: User, recognition_id: UUID | str, text: str) -> Co
         r.receiver
         for r in Recognition.objects.filter(tenant_id=author.tenant_id, group_id=group_id)
         .select_related("receiver")
-        .order_by("created_at", "id")
+        .order_by("receiver__full_name", "receiver_id")
     ]
     with transaction.atomic():
         comment = Comment.objects.create(tenant_id=author.tenant_id, group_id=group_id, author=author, text=body)
