@@ -560,6 +560,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--insights-only", action="store_true", help="only the migrations and the insights phase")
     parser.add_argument("--webhooks-only", action="store_true", help="only the migrations and the webhooks phase")
     parser.add_argument("--import-only", action="store_true", help="only the migrations and the CSV import phase")
+    parser.add_argument(
+        "--http-only",
+        action="store_true",
+        help="only pgbench, the migrations and the award phases (service and HTTP): the app tier's A/B",
+    )
     parser.add_argument("--database", default=BENCH_DB, help=f"the bench database (default {BENCH_DB})")
     parser.add_argument(
         "--insights-reuse", action="store_true", help="with --insights-only: time the tenant a previous run built"
@@ -634,6 +639,12 @@ def main(argv: list[str] | None = None) -> int:
     check(run, "migrate")
     phase_service(run)
     phase_http(run)
+    if args.http_only:
+        run.timings.append(("total", time.perf_counter() - started))
+        print(table(run))
+        keys = ("pgbench_tps", "service_awards_per_s", "http_awards_per_s", "http_p50_ms", "http_p99_ms")
+        print(json.dumps({k: run.figures.get(k) for k in (*keys, "http_workers", "http_worker_cpu_ms_per_award")}))
+        return 0 if all(ok for _, _, ok in run.checks) else 1
     tenants = phase_distribute(run)
     phase_reconcile(run, tenants)
     from bench.insights import phase_insights

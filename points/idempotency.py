@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -73,16 +74,25 @@ def fingerprint(payload: Any) -> str:
 
 
 def run_idempotent(
-    *, user: User, scope: str, key: str | None, request_fingerprint: str, operation: Callable[[], tuple[int, dict]]
+    *,
+    user: User,
+    scope: str,
+    key: str | None,
+    request_fingerprint: str,
+    operation: Callable[[], tuple[int, dict]],
+    self_contained: bool = False,
 ) -> Outcome:
     """Run `operation` (returning `(status, body)`) once for this key, or replay its outcome.
 
-    Without a key the operation simply runs in a transaction. A first refusal
-    raises its `DomainError`; its replay comes back as an `Outcome` carrying
-    the same status and body.
+    Without a key the operation simply runs in a transaction — or, when it is
+    `self_contained` (one service call that is atomic on its own, like the award,
+    whose one statement commits by itself in autocommit), as it is, which saves the
+    BEGIN, SAVEPOINT, RELEASE and COMMIT round trips around it. A first refusal
+    raises its `DomainError`; its replay comes back as an `Outcome` carrying the
+    same status and body.
     """
     if key is None:
-        with transaction.atomic():
+        with nullcontext() if self_contained else transaction.atomic():
             status, body = operation()
         return Outcome(status, body, replayed=False)
     key = key.strip()

@@ -63,6 +63,7 @@ def money_response(
     operation: Callable[[], tuple[int, dict]],
     *,
     reveal: Callable[[dict], dict] | None = None,
+    self_contained: bool = False,
 ) -> Response:
     """Run a money operation under the request's `Idempotency-Key` (SPEC §6).
 
@@ -74,6 +75,9 @@ def money_response(
     A secret (a voucher code) is never stored: `operation` leaves it out of its
     body, and `reveal` puts it back into a successful answer, the first and every
     replay, from where it lives (the redemption row).
+
+    `self_contained`: the operation is one service call that is atomic by itself;
+    without a key it then runs without a surrounding transaction (`run_idempotent`).
     """
 
     def run() -> tuple[int, dict]:
@@ -86,6 +90,7 @@ def money_response(
         key=request.headers.get(IDEMPOTENCY_HEADER),
         request_fingerprint=fingerprint({"path": request.path, "body": request.data}),
         operation=run,
+        self_contained=self_contained,
     )
     body = reveal(outcome.body) if reveal is not None and outcome.status < 400 else outcome.body
     response = Response(body, status=outcome.status)

@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from points.models import AllocationLog, DelegationLog, PlatformBillingLog
+from points.serializers import AwardOutput
 from points.services import lead_delegate
 from recognition.models import Recognition
 from tenants.models import Tenant
@@ -341,6 +342,8 @@ def test_manager_awards_from_the_pool(manager, employee, funded_tenant):
         "recognition_id": str(recognition.pk),
         "ledger_entry_id": str(entry.pk),
     }
+    # The view answers without AwardOutput: the body is exactly what the schema's serializer gives.
+    assert dict(AwardOutput(response.json()).data) == response.json()
     assert (pool_of(funded_tenant), wallet_of(employee)) == (49_000, 1_000)
     assert (recognition.giver, recognition.receiver, recognition.points, recognition.message) == (
         manager,
