@@ -74,6 +74,7 @@ class EmailCategory(models.TextChoices):
     MANAGER_DIGEST = "manager_digest", "Weekly manager digest"
     POOL_LOW_BALANCE = "pool_low_balance", "Pool low balance"
     BOOKS_DRIFT = "books_drift", "Books drift (platform admins)"
+    WEBHOOK_DISABLED = "webhook_disabled", "Webhook endpoint disabled"
 
 
 class EmailOptOut(models.Model):

@@ -58,5 +58,5 @@ def categories_for(user) -> list[tuple[str, str]]:
         return [(EmailCategory.BOOKS_DRIFT.value, EmailCategory.BOOKS_DRIFT.label)]
     hidden = {EmailCategory.BOOKS_DRIFT}
     if not user.is_manager:
-        hidden |= {EmailCategory.MANAGER_DIGEST, EmailCategory.POOL_LOW_BALANCE}
+        hidden |= {EmailCategory.MANAGER_DIGEST, EmailCategory.POOL_LOW_BALANCE, EmailCategory.WEBHOOK_DISABLED}
     return [(c.value, c.label) for c in EmailCategory if c not in hidden]

@@ -7,12 +7,19 @@ import itertools
 import json
 import time
 import uuid
+from urllib.parse import urlparse
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
+from events.emails import read_unsubscribe_token
+from events.models import EmailOptOut
+from events.testing import run_jobs
+from tenants.tests.factories import ManagerFactory
 from webhooks import delivery, payloads, services
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.notify import endpoint_disabled
 
 
 def _event(tenant, type_="recognition.created", **data) -> payloads.EventMessage:
@@ -164,8 +171,19 @@ def test_the_endpoint_is_disabled_at_its_50th_consecutive_failure_and_managers_a
     endpoint.refresh_from_db()
     assert endpoint.consecutive_failures == 50 and not endpoint.is_active
     assert endpoint.disabled_reason.startswith("Disabled after 50 consecutive")
-    [mail] = mailoutbox
-    assert mail.to == [manager.email] and endpoint.url in mail.subject
+    assert mailoutbox == []  # a job sends it, after the disabling commits
+    run_jobs()
+    run_jobs()  # twice is harmless: one e-mail per manager and disabling
+    [mail] = [m for m in mailoutbox if "Webhook disabled" in m.subject]
+    assert mail.to == [manager.email] and endpoint.url in mail.subject and endpoint.url in mail.body
+    # The same one-click unsubscribe as every other e-mail (RFC 8058), for its own category.
+    assert mail.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = mail.extra_headers["List-Unsubscribe"].strip("<>")
+    assert unsubscribe in mail.body and unsubscribe in mail.alternatives[0][0]
+    token = unsubscribe.rstrip("/").rsplit("/", 1)[1]
+    assert read_unsubscribe_token(token) == (str(manager.pk), "webhook_disabled")
+    assert Client().post(urlparse(unsubscribe).path, {"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert EmailOptOut.objects.filter(user=manager, category="webhook_disabled").exists()
 
     # A disabled endpoint gets nothing more, even with deliveries due.
     services.deliveries_for_event(_event(manager.tenant))  # not made: the endpoint is inactive
@@ -260,3 +278,16 @@ def test_the_json_body_is_the_event():
         "data": {"a": 1},
     }
     assert body["timestamp"].endswith("Z")
+
+
+@pytest.mark.django_db
+def test_the_disabled_e_mail_respects_each_managers_switch(manager, employee, receiver, mailoutbox):
+    """A manager who unsubscribed from the category gets nothing; the other managers still do; employees never."""
+    second = ManagerFactory(tenant=manager.tenant, email="second.manager@triton.test")
+    EmailOptOut.objects.create(tenant=manager.tenant, user=manager, category="webhook_disabled")
+    endpoint = _endpoint(manager, receiver)
+    endpoint.disabled_at = timezone.now()
+    endpoint_disabled(endpoint)
+    run_jobs()
+    assert [m.to for m in mailoutbox] == [[second.email]]
+    assert mailoutbox[0].extra_headers["X-Perksu-Category"] == "webhook_disabled"
