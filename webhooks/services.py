@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from events import event_types
@@ -133,8 +133,23 @@ def endpoint_update(
 
 
 def endpoint_delete(*, actor: User, endpoint_id: UUID | str) -> None:
-    """Delete an endpoint with its deliveries and their attempts."""
-    endpoint_get(actor=actor, endpoint_id=endpoint_id).delete()
+    """Delete an endpoint with its deliveries and their attempts.
+
+    Attempts are append-only on PostgreSQL (webhooks migration 0002): the trigger lets through
+    the DELETE of this endpoint's attempts only, named for this transaction alone."""
+    endpoint = endpoint_get(actor=actor, endpoint_id=endpoint_id)
+    with transaction.atomic():
+        allow_erasing_attempts(endpoint.pk)
+        endpoint.delete()
+
+
+def allow_erasing_attempts(endpoint_id: UUID) -> None:
+    """Until the current transaction ends, the append-only trigger lets the attempts of this one endpoint be
+    deleted (PostgreSQL; SQLite has no trigger)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('perksu.webhook_attempts_erasable', %s, true)", [str(endpoint_id)])
 
 
 def endpoint_rotate_secret(*, actor: User, endpoint_id: UUID | str) -> CreatedEndpoint:
