@@ -277,3 +277,23 @@ def test_team_create_is_not_needed_for_an_existing_department(scim, tenant, mana
     created = scim("post", "/Users", {**okta_user("f@triton.test"), ENTERPRISE: {"department": "FINANCE"}})
     assert created.status_code == 201 and created.body[ENTERPRISE]["department"] == "Finance"
     assert Profile.objects.get(user_id=created.body["id"]).team_id == existing.pk
+
+
+def test_scim_provisioning_records_user_created_and_deactivated_once_each(scim, tenant):
+    """SPEC §12: the people SCIM adds and removes reach the outbox like any others, in their own transaction."""
+    from events import event_types as E
+    from events.models import Event
+
+    Event.objects.all().delete()
+    created = scim("post", "/Users", entra_user("nadia@triton.test"))
+    user_id = created.body["id"]
+    patch(scim, user_id, {"op": "Replace", "path": "active", "value": "False"})
+    patch(scim, user_id, {"op": "Replace", "path": "active", "value": "False"})  # already off: nothing new
+    assert scim("delete", f"/Users/{user_id}").status_code == 204  # already off: nothing new
+    events = list(Event.objects.filter(tenant_id=tenant.pk).order_by("created_at").values_list("name", "payload"))
+    assert [name for name, _ in events] == [E.USER_CREATED, E.USER_DEACTIVATED]
+    assert all(payload["user"]["id"] == user_id for _, payload in events)
+    # A create refused half-way (a taken externalId) leaves no event behind.
+    refused = scim("post", "/Users", {**okta_user("late@triton.test"), "externalId": entra_user("x")["externalId"]})
+    assert refused.status_code == 409
+    assert Event.objects.filter(tenant_id=tenant.pk).count() == 2
