@@ -2,7 +2,9 @@
 
 Both send 1-point awards from one manager, paid by one tenant pool (the hot
 row), each worker or client cycling through its own slice of recipients so
-that no wallet is contended: the pool row is the only shared lock.
+that no wallet is contended: the pool row is the only shared lock. The service
+workers can instead each give as their own member (`giver_ids`: allowance
+gifts, one usage row per giver, all paid by the one pool).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def slices(ids: list[UUID], n: int) -> list[list[UUID]]:
 # --- the service, called from N processes -------------------------------------------------
 
 
-def _service_worker(manager_id: str, recipient_ids: list[str], duration: float, barrier, results) -> None:
+def _service_worker(giver_id: str, recipient_ids: list[str], duration: float, barrier, results) -> None:
     """One process: its own Django and connection, awarding in a loop for `duration` seconds."""
     import django
 
@@ -69,8 +71,8 @@ def _service_worker(manager_id: str, recipient_ids: list[str], duration: float, 
     from recognition.services import recognition_create
     from tenants.models import User
 
-    manager = User.objects.get(pk=manager_id)
-    recognition_create(giver=manager, recipient_ids=[recipient_ids[0]], points=1, message=MESSAGE)  # warm-up
+    giver = User.objects.get(pk=giver_id)
+    recognition_create(giver=giver, recipient_ids=[recipient_ids[0]], points=1, message=MESSAGE)  # warm-up
     latencies: list[float] = []
     errors, first_error, i = 0, "", 1
     barrier.wait()
@@ -79,7 +81,7 @@ def _service_worker(manager_id: str, recipient_ids: list[str], duration: float, 
     while (t0 := time.perf_counter()) < deadline:
         try:
             recognition_create(
-                giver=manager, recipient_ids=[recipient_ids[i % len(recipient_ids)]], points=1, message=MESSAGE
+                giver=giver, recipient_ids=[recipient_ids[i % len(recipient_ids)]], points=1, message=MESSAGE
             )
         except Exception as exc:  # counted and reported below, never hidden
             errors += 1
@@ -90,16 +92,27 @@ def _service_worker(manager_id: str, recipient_ids: list[str], duration: float, 
     results.put((started, time.time(), latencies, errors, first_error))
 
 
-def run_service(*, manager_id: UUID, recipient_ids: list[UUID], workers: int, duration: float) -> LoadResult:
+def run_service(
+    *,
+    recipient_ids: list[UUID],
+    workers: int,
+    duration: float,
+    manager_id: UUID | None = None,
+    giver_ids: list[UUID] | None = None,
+) -> LoadResult:
+    """`workers` processes awarding for `duration` seconds: all as `manager_id`, or worker i as `giver_ids[i]`."""
+    givers = [str(g) for g in giver_ids] if giver_ids is not None else [str(manager_id)] * workers
+    if len(givers) != workers:
+        raise ValueError(f"{workers} workers need {workers} givers, not {len(givers)}")
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(workers)
     results = ctx.Queue()
     procs = [
         ctx.Process(
             target=_service_worker,
-            args=(str(manager_id), [str(r) for r in part], duration, barrier, results),
+            args=(giver, [str(r) for r in part], duration, barrier, results),
         )
-        for part in slices(recipient_ids, workers)
+        for giver, part in zip(givers, slices(recipient_ids, workers), strict=True)
     ]
     for p in procs:
         p.start()

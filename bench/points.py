@@ -23,6 +23,9 @@ overdraft count and `reconcile()`:
    50,000-row apply (it must not grow with the rows); `--import-only` runs it alone.
 9. `--notifications-only`: the award service with notifications on against off, alternating, with a
    job worker running beside the "on" runs (bench/notifications.py).
+10. allowance gifts (bench/allowances.py): N processes, each giving as its own employee from its own
+   allowance, against the pool award of one manager, alternating twice on one tenant pool; the ratio
+   (target ≥ 0.8); `--allowance-only` runs it alone, after the migrations.
 
 `--database NAME` names the bench database (default perksu_bench), so two runs on one
 server do not drop each other's.
@@ -74,6 +77,9 @@ JSON_KEYS = (
     "import_50k_reapply_s",
     "import_statements_5k",
     "import_statements_50k",
+    "alw_pool_awards_per_s",
+    "allowance_gifts_per_s",
+    "allowance_ratio",
 )
 
 
@@ -127,6 +133,7 @@ def check(run: Run, phase: str) -> None:
             "SELECT (SELECT COUNT(*) FROM tenants WHERE points_allocation_balance < 0)"
             " + (SELECT COUNT(*) FROM lead_budgets WHERE balance < 0)"
             " + (SELECT COUNT(*) FROM wallets WHERE balance < 0)"
+            ' + (SELECT COUNT(*) FROM allowance_usage WHERE given < 0 OR given > "limit")'
         )
         overdrafts = cursor.fetchone()[0]
     reports = reconcile()
@@ -513,6 +520,8 @@ def table(run: Run) -> str:
         ("pgbench TPC-B tps (baseline)", f.get("pgbench_tps"), "", ""),
         ("service awards/s", f.get("service_awards_per_s"), ratio(f.get("service_awards_per_s"), pg), "≥ 0.35"),
         ("service p50 / p99 ms", f"{f.get('service_p50_ms')} / {f.get('service_p99_ms')}", "", ""),
+        ("allowance gifts/s : pool awards/s", f"{f.get('allowance_gifts_per_s')} : {f.get('alw_pool_awards_per_s')}",
+         f.get("allowance_ratio"), "≥ 0.8"),
         ("http awards/s", f.get("http_awards_per_s"), ratio(f.get("http_awards_per_s"), pg), "≥ 0.15"),
         ("http p50 / p99 ms", f"{f.get('http_p50_ms')} / {f.get('http_p99_ms')}", "", "p99 ≤ 50"),
         ("distribute 10k s / SQL", f"{f.get('distribute_10k_s')} / {f.get('distribute_sql_baseline_s')}",
@@ -564,6 +573,11 @@ def main(argv: list[str] | None = None) -> int:
         "--http-only",
         action="store_true",
         help="only pgbench, the migrations and the award phases (service and HTTP): the app tier's A/B",
+    )
+    parser.add_argument(
+        "--allowance-only",
+        action="store_true",
+        help="only the migrations and allowance gifts against pool awards (bench/allowances.py)",
     )
     parser.add_argument("--database", default=BENCH_DB, help=f"the bench database (default {BENCH_DB})")
     parser.add_argument(
@@ -628,6 +642,32 @@ def main(argv: list[str] | None = None) -> int:
         phase_webhooks(run)
         print(json.dumps({k: v for k, v in run.figures.items() if k.startswith("webhook")}))
         return 0 if run.figures["webhook_succeeded"] == run.figures["webhook_calls"] else 1
+    if args.allowance_only:
+        from bench.allowances import phase_allowance
+
+        phase_migrate(run, server)
+        phase_allowance(run)
+        check(run, "allowance")
+        run.timings.append(("total", time.perf_counter() - started))
+        keys = (
+            "alw_pool_awards_per_s",
+            "allowance_gifts_per_s",
+            "allowance_ratio",
+            "alw_pool_errors",
+            "allowance_errors",
+            "allowance_rounds",
+            "statements_per_pool_award",
+            "statements_per_allowance_gift",
+            "statements_per_allowance_gift_first",
+            "allowance_cpu_ms_per_call",
+            "allowance_pool_lock_hold_ms",
+            "allowance_gifts_written",
+            "allowance_given_total",
+        )
+        overdrafts = max(o for _, o, _ in run.checks)
+        clean = all(ok for _, _, ok in run.checks)
+        print(json.dumps({**{k: run.figures.get(k) for k in keys}, "overdrafts": overdrafts, "reconcile_clean": clean}))
+        return 0 if clean and overdrafts == 0 else 1
     if args.import_only:
         phase_migrate(run, server)
         phase_import(run)
@@ -638,6 +678,11 @@ def main(argv: list[str] | None = None) -> int:
     phase_migrate(run, server)
     check(run, "migrate")
     phase_service(run)
+    if not args.http_only:
+        from bench.allowances import phase_allowance
+
+        phase_allowance(run)
+        check(run, "allowance")
     phase_http(run)
     if args.http_only:
         run.timings.append(("total", time.perf_counter() - started))
