@@ -367,3 +367,16 @@ def test_a_balance_taken_mid_statement_undoes_the_whole_award(tenant, allocate, 
     assert after["pools"][tenant.pk] == 30
     assert after["wallets"] == before["wallets"] and after["wallet_counters"] == before["wallet_counters"]
     assert after["counts"] == before["counts"]
+
+
+def test_every_award_statement_stays_within_psycopgs_parsed_query_cache():
+    """psycopg parses a query again on every call once it is longer than MAX_CACHED_STATEMENT_LENGTH bytes:
+    the award's statements (pool, lead budget, allowance; with and without events) stay under it, so each
+    award after the first reuses the parsed and prepared statement."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
+
+    from recognition.statements import _AWARD_SQL_BY_SOURCE
+
+    lengths = {key: len(sql.encode()) for key, sql in _AWARD_SQL_BY_SOURCE.items()}
+    assert len(lengths) == 6
+    assert {key: n for key, n in lengths.items() if n > MAX_CACHED_STATEMENT_LENGTH} == {}
