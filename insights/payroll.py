@@ -23,20 +23,19 @@ from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Q, Sum
 
 from people.models import Profile, Team
 from tenants.models import User
 from wallets.models import Wallet, WalletLedger
 
+from . import rollups
 from .csvexport import Echo, cell
+from .models import PayrollWalletMonth
 from .periods import Period
 from .scope import Scope
 
 CHUNK = 2000
-Entry = WalletLedger.EntryType
-LedgerSource = WalletLedger.Source
 
 COLUMNS = [
     ("member_id", "member id"),
@@ -77,30 +76,46 @@ class PayrollLine:
 
 
 def payroll_lines(scope: Scope, period: Period) -> Iterator[PayrollLine]:
-    """One line per member with a movement in the period, by name then id; one statement.
+    """One line per member with a movement in the period, by name then id; two statements.
 
-    The period's ledger rows are summed per wallet first (an index-only scan of the covering
-    index, no join per row), then the at most one-per-member sums are joined to the member,
-    profile and team; the rows are fetched through a server-side cursor in chunks.
+    The whole closed months of the period come from the month rollup (`PayrollWalletMonth`,
+    built from the ledger first if missing: the first statement reads which are built), the
+    rest of the period from the ledger rows summed per wallet (an index-only scan of the
+    covering index); the at most one-per-member sums are joined to the member, profile and
+    team, and fetched through a server-side cursor in chunks.
     """
-    credit, debit = Q(entry_type=Entry.CREDIT), Q(entry_type=Entry.DEBIT)
-    known_debits = Q(source__in=[LedgerSource.REDEMPTION])
-    qs = WalletLedger.objects.filter(tenant_id=scope.tenant_id, created_at__gte=period.start, created_at__lt=period.end)
+    tz = period.tz
+    months = rollups.ensure_months(scope.tenant, period)
+    if months:
+        first, end = rollups.midnight(months[0], tz), rollups.midnight(rollups._next_month(months[-1]), tz)
+        live = Q(created_at__gte=period.start, created_at__lt=first) | Q(created_at__gte=end, created_at__lt=period.end)
+    else:
+        live = Q(created_at__gte=period.start, created_at__lt=period.end)
+    qs = WalletLedger.objects.filter(live, tenant_id=scope.tenant_id)
+    # An empty range when no whole month is closed (the statement stays the same shape).
+    month_range = (months[0], months[-1]) if months else (period.date_to, period.date_from)
+    rolled = PayrollWalletMonth.objects.filter(tenant_id=scope.tenant_id, month__range=month_range)
     if not scope.is_whole_tenant:
-        qs = qs.filter(wallet_id__in=Wallet.objects.filter(user_id__in=scope.member_ids()).values("pk"))
-    sums = (
-        qs.values("wallet_id")
-        .annotate(
-            received_recognition=Coalesce(Sum("amount", filter=Q(source=LedgerSource.RECOGNITION)), 0),
-            received_adjustment=Coalesce(Sum("amount", filter=credit & Q(source=LedgerSource.ADJUSTMENT)), 0),
-            redemptions=Count("wallet_id", filter=Q(source=LedgerSource.REDEMPTION)),
-            redeemed_points=Coalesce(Sum("amount", filter=Q(source=LedgerSource.REDEMPTION)), 0),
-            refunded_points=Coalesce(Sum("amount", filter=Q(source=LedgerSource.REFUND)), 0),
-            other_debits=Coalesce(Sum("amount", filter=debit & ~known_debits), 0),
-        )
+        wallets = Wallet.objects.filter(user_id__in=scope.member_ids()).values("pk")
+        qs = qs.filter(wallet_id__in=wallets)
+        rolled = rolled.filter(wallet_id__in=wallets)
+    live_sql, live_params = rollups.ledger_sums(qs).query.sql_with_params()
+    rolled_sql, rolled_params = (
+        rolled.values("wallet_id")
+        .annotate(**{f: Sum(f) for f in rollups.PAYROLL_FIELDS})
         .order_by()
+        .query.sql_with_params()
     )
-    inner, params = sums.query.sql_with_params()
+    columns = ", ".join(rollups.PAYROLL_FIELDS)
+    sums = ", ".join(f"SUM(a.{f}) AS {f}" for f in rollups.PAYROLL_FIELDS)
+    inner = f"""
+        SELECT a.wallet_id, {sums} FROM (
+            SELECT l.wallet_id, {columns} FROM ({live_sql}) l
+            UNION ALL
+            SELECT m.wallet_id, {columns} FROM ({rolled_sql}) m
+        ) a GROUP BY a.wallet_id
+    """
+    params = [*live_params, *rolled_params]
     sql = f"""
         SELECT u.id, u.email, u.full_name, t.name, s.received_recognition, s.received_adjustment,
             s.redemptions, s.redeemed_points, s.refunded_points, s.other_debits

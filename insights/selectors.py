@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -34,6 +34,8 @@ from recognition.models import AllowanceUsage, CompanyValue, Recognition, Recogn
 from tenants.models import Role, User
 from wallets.models import Redemption
 
+from . import rollups
+from .models import TeamDay, ValueDay
 from .periods import Period
 from .scope import Scope
 
@@ -59,9 +61,11 @@ def period_recognitions(scope: Scope, period: Period):
     )
 
 
-def received_in_scope(scope: Scope, period: Period):
-    """The recognitions of the period received by the scope's members."""
+def received_in_scope(scope: Scope, period: Period, *, window: tuple[dt.datetime, dt.datetime] | None = None):
+    """The recognitions of the period (or of `window`, a part of it) received by the scope's members."""
     qs = period_recognitions(scope, period)
+    if window is not None:
+        qs = Recognition.objects.filter(tenant_id=scope.tenant_id, created_at__gte=window[0], created_at__lt=window[1])
     if not scope.is_whole_tenant:
         qs = qs.filter(receiver_id__in=scope.member_ids())
     return qs
@@ -120,14 +124,14 @@ class Bucket:
     points: int
 
 
-def by_week(scope: Scope, period: Period) -> list[Bucket]:
+def _by_week(scope: Scope, period: Period, *, now: dt.datetime | None = None) -> list[Bucket]:
     """Every week the period touches (Monday, tenant's timezone), weeks without recognitions as zeros.
 
     The first and last weeks are partial when the period starts or ends mid-week:
-    they count only the period's days. A row's week is found by comparing its time
-    with the weeks' first instants (computed once, in the tenant's timezone), not by
-    converting every row's time to the tenant's zone: the comparison is what an
-    index-only scan can afford on a million rows.
+    they count only the period's days. One statement: the closed days' rollup rows
+    (`TeamDay`) and the open days' recognitions, each put in its week, in one UNION.
+    A live row's week is found by comparing its time with the weeks' first instants
+    (computed once, in the tenant's timezone), not by converting every row's time.
     """
     weeks = period.weeks()
     starts = [dt.datetime.combine(monday, dt.time.min, tzinfo=period.tz) for monday in weeks[1:]]
@@ -136,14 +140,30 @@ def by_week(scope: Scope, period: Period) -> list[Bucket]:
         default=Value(len(weeks) - 1),
         output_field=IntegerField(),
     )
-    rows = (
-        received_in_scope(scope, period)
+    live = (
+        received_in_scope(scope, period, window=rollups.open_window(period, now))
         .annotate(week=week)
         .values("week")
         .annotate(recognitions=Count("*"), points=Coalesce(Sum("points"), 0))
         .order_by()
     )
-    found = {row["week"]: row for row in rows}
+    day_week = Case(
+        *(When(day__lt=monday, then=Value(i)) for i, monday in enumerate(weeks[1:])),
+        default=Value(len(weeks) - 1),
+        output_field=IntegerField(),
+    )
+    rolled = (
+        _team_days(scope, period, now)
+        .annotate(week=day_week)
+        .values("week")
+        .annotate(recognitions=Sum("recognitions"), points=Sum("points"))
+        .order_by()
+    )
+    found: dict[int, dict[str, int]] = {}
+    for row in live.union(rolled, all=True):
+        sums = found.setdefault(row["week"], {"recognitions": 0, "points": 0})
+        sums["recognitions"] += int(row["recognitions"])
+        sums["points"] += int(row["points"] or 0)
     buckets = []
     for i, monday in enumerate(weeks):
         row = found.get(i, {"recognitions": 0, "points": 0})
@@ -151,29 +171,55 @@ def by_week(scope: Scope, period: Period) -> list[Bucket]:
     return buckets
 
 
+def _team_days(scope: Scope, period: Period, now: dt.datetime | None):
+    """The rollup rows of the period's closed days (received by the scope's teams)."""
+    closed = rollups.closed_range(period, now) or (period.date_from, period.date_from - dt.timedelta(days=1))
+    qs = TeamDay.objects.filter(tenant_id=scope.tenant_id, day__range=closed)
+    if not scope.is_whole_tenant:
+        qs = qs.filter(team_id__in=scope.team_ids)
+    return qs
+
+
+def _value_days(scope: Scope, period: Period, now: dt.datetime | None):
+    closed = rollups.closed_range(period, now) or (period.date_from, period.date_from - dt.timedelta(days=1))
+    qs = ValueDay.objects.filter(tenant_id=scope.tenant_id, day__range=closed)
+    if not scope.is_whole_tenant:
+        qs = qs.filter(team_id__in=scope.team_ids)
+    return qs
+
+
 # --- By team ---------------------------------------------------------------------------------------------------------
 
 NO_TEAM = "No team"
 
 
-def by_team(scope: Scope, period: Period) -> list[Bucket] | None:
-    """Recognitions and points received per team of the receiver (one statement), every team
-    of the scope listed, most recognised first; members without a team under "No team".
-    `None` when the tenant has no teams."""
+def _by_team(scope: Scope, period: Period, *, now: dt.datetime | None = None) -> list[Bucket] | None:
+    """Recognitions and points received per team of the receiver (one statement: the closed
+    days' rollup rows and the open days' recognitions), every team of the scope listed, most
+    recognised first; members without a team under "No team". `None` when the tenant has no teams."""
     teams = scope.teams
     if teams is None or not teams.names:
         return None
     # Summed per receiver first (the covering index alone), then the at most one row per member
     # is matched to its profile's team.
-    per_receiver = received_in_scope(scope, period).values("receiver_id").annotate(n=Count("*"), p=Sum("points"))
+    window = rollups.open_window(period, now)
+    per_receiver = (
+        received_in_scope(scope, period, window=window).values("receiver_id").annotate(n=Count("*"), p=Sum("points"))
+    )
     inner, params = per_receiver.order_by().query.sql_with_params()
+    rolled = _team_days(scope, period, now).values("team_id").annotate(n=Sum("recognitions"), p=Sum("points"))
+    rolled_sql, rolled_params = rolled.order_by().query.sql_with_params()
     sql = f"""
-        SELECT pr.team_id, SUM(r.n), SUM(r.p)
-        FROM ({inner}) r LEFT JOIN {Profile._meta.db_table} pr ON pr.user_id = r.receiver_id
-        GROUP BY pr.team_id
+        SELECT u.team_id, SUM(u.n), SUM(u.p) FROM (
+            SELECT pr.team_id AS team_id, r.n AS n, r.p AS p
+            FROM ({inner}) r LEFT JOIN {Profile._meta.db_table} pr ON pr.user_id = r.receiver_id
+            UNION ALL
+            SELECT d.team_id, d.n, d.p FROM ({rolled_sql}) d
+        ) u
+        GROUP BY u.team_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*params, *rolled_params])
         found = {
             (_uuid(team) if team is not None else None): {"recognitions": int(n), "points": int(p or 0)}
             for team, n, p in cursor.fetchall()
@@ -193,7 +239,7 @@ def by_team(scope: Scope, period: Period) -> list[Bucket] | None:
 # --- By value --------------------------------------------------------------------------------------------------------
 
 
-def by_value(scope: Scope, period: Period) -> list[Bucket]:
+def _by_value(scope: Scope, period: Period, *, now: dt.datetime | None = None) -> list[Bucket]:
     """Recognitions and points per company value, most recognised first (one statement).
 
     The period's recognitions are summed per group first, then matched to the values
@@ -201,24 +247,36 @@ def by_value(scope: Scope, period: Period) -> list[Bucket]:
     value) index), so a recognition naming two values counts once under each. Active
     values named by nothing in the period are listed with zeros; inactive ones only if named.
     """
-    per_group = received_in_scope(scope, period).values("group_id").annotate(n=Count("*"), p=Sum("points")).order_by()
+    window = rollups.open_window(period, now)
+    per_group = (
+        received_in_scope(scope, period, window=window)
+        .values("group_id")
+        .annotate(n=Count("*"), p=Sum("points"))
+        .order_by()
+    )
     inner_sql, inner_params = per_group.query.sql_with_params()
+    rolled = _value_days(scope, period, now).values("value_id").annotate(n=Sum("recognitions"), p=Sum("points"))
+    rolled_sql, rolled_params = rolled.order_by().query.sql_with_params()
     value_table, link_table = CompanyValue._meta.db_table, RecognitionValue._meta.db_table
     sql = f"""
         SELECT v.id, v.name, v.hashtag, COALESCE(t.n, 0), COALESCE(t.p, 0)
         FROM {value_table} v
         LEFT JOIN (
-            SELECT rv.value_id, SUM(g.n) AS n, SUM(g.p) AS p
-            FROM ({inner_sql}) g
-            JOIN {link_table} rv ON rv.tenant_id = %s AND rv.group_id = g.group_id
-            GROUP BY rv.value_id
+            SELECT u.value_id, SUM(u.n) AS n, SUM(u.p) AS p FROM (
+                SELECT rv.value_id AS value_id, g.n AS n, g.p AS p
+                FROM ({inner_sql}) g
+                JOIN {link_table} rv ON rv.tenant_id = %s AND rv.group_id = g.group_id
+                UNION ALL
+                SELECT d.value_id, d.n, d.p FROM ({rolled_sql}) d
+            ) u
+            GROUP BY u.value_id
         ) t ON t.value_id = v.id
         WHERE v.tenant_id = %s AND (v.is_active OR t.n > 0)
         ORDER BY COALESCE(t.n, 0) DESC, COALESCE(t.p, 0) DESC, v.position, v.name
     """
     tenant = _db_uuid(scope.tenant_id)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*inner_params, tenant, tenant])
+        cursor.execute(sql, [*inner_params, tenant, *rolled_params, tenant])
         rows = cursor.fetchall()
     return [Bucket(_uuid(pk), f"{name} (#{hashtag})", int(n), int(p)) for pk, name, hashtag, n, p in rows]
 
@@ -528,14 +586,44 @@ class Insights:
 
 
 def insights(scope: Scope, period: Period, *, now: dt.datetime | None = None) -> Insights:
+    """Every figure of the view. The period's closed days are built into the rollups first if
+    missing (`insights.rollups`); after a build the figures are read on the primary, inside
+    one transaction, so they see what was just written."""
+    if rollups.ensure_days(scope.tenant, period, now=now):
+        with transaction.atomic():
+            return _insights(scope, period, now=now)
+    return _insights(scope, period, now=now)
+
+
+def _rolled_up(figure, scope: Scope, period: Period, now: dt.datetime | None):
+    """One rollup-backed figure with the period's closed days built first (if missing)."""
+    if rollups.ensure_days(scope.tenant, period, now=now):
+        with transaction.atomic():
+            return figure(scope, period, now=now)
+    return figure(scope, period, now=now)
+
+
+def by_week(scope: Scope, period: Period, *, now: dt.datetime | None = None) -> list[Bucket]:
+    return _rolled_up(_by_week, scope, period, now)
+
+
+def by_team(scope: Scope, period: Period, *, now: dt.datetime | None = None) -> list[Bucket] | None:
+    return _rolled_up(_by_team, scope, period, now)
+
+
+def by_value(scope: Scope, period: Period, *, now: dt.datetime | None = None) -> list[Bucket]:
+    return _rolled_up(_by_value, scope, period, now)
+
+
+def _insights(scope: Scope, period: Period, *, now: dt.datetime | None = None) -> Insights:
     leaderboard = scope.tenant.leaderboard_enabled
     return Insights(
         scope=scope,
         period=period,
         participation=participation(scope, period),
-        by_week=by_week(scope, period),
-        by_team=by_team(scope, period),
-        by_value=by_value(scope, period),
+        by_week=_by_week(scope, period, now=now),
+        by_team=_by_team(scope, period, now=now),
+        by_value=_by_value(scope, period, now=now),
         top_givers=top_givers(scope, period) if leaderboard else None,
         top_receivers=top_receivers(scope, period) if leaderboard else None,
         not_recognised=not_recognised(scope, period, now=now),
