@@ -105,3 +105,31 @@ class PayrollWalletMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.wallet_id}"
+
+
+class MemberRollup(models.Model):
+    """How far `MemberLast` is built: every recognition of the tenant's closed days up to `through`."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="+")
+    through = models.DateField()
+
+    class Meta:
+        db_table = "insights_member_rollups"
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} through {self.through}"
+
+
+class MemberLast(models.Model):
+    """A member's newest recognition received up to the end of `MemberRollup.through`."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    user_id = models.UUIDField()
+    last_received_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "insights_member_last"
+        constraints = [models.UniqueConstraint(fields=["tenant", "user_id"], name="insights_member_last_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.last_received_at}"

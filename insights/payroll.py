@@ -17,6 +17,7 @@ them, so both are reported beside, not in, the taxable value.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -30,7 +31,7 @@ from tenants.models import User
 from wallets.models import Wallet, WalletLedger
 
 from . import rollups
-from .csvexport import Echo, cell
+from .csvexport import cell
 from .models import PayrollWalletMonth
 from .periods import Period
 from .scope import Scope
@@ -143,30 +144,46 @@ def money(points: int, point_value: Decimal) -> Decimal:
 
 
 def payroll_csv(scope: Scope, period: Period) -> Iterator[str]:
-    """The header, then one CSV line per member, produced as the rows arrive."""
-    writer = csv.writer(Echo())
+    """The header, then the CSV lines of the members, produced as the rows arrive (a chunk of
+    lines at a time: one write per line would cost more than the line)."""
     tenant = scope.tenant
-    yield writer.writerow([header for _, header in COLUMNS])
-    for line in payroll_lines(scope, period):
-        values = {
-            "member_id": line.member_id,
-            "email": line.email,
-            "full_name": line.full_name,
-            "team": line.team or "",
-            "period_from": period.date_from,
-            "period_to": period.date_to,
-            "received_recognition": line.received_recognition,
-            "received_adjustment": line.received_adjustment,
-            "taxable_points": line.taxable_points,
-            "currency": tenant.currency,
-            "point_value": tenant.point_value,
-            "taxable_value": money(line.taxable_points, tenant.point_value),
-            "redemptions": line.redemptions,
-            "redeemed_points": line.redeemed_points,
-            "refunded_points": line.refunded_points,
-            "other_debits": line.other_debits,
-        }
-        yield writer.writerow([cell(values[key]) for key, _ in COLUMNS])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([header for _, header in COLUMNS])
+    yield buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    period_from, period_to = cell(period.date_from), cell(period.date_to)
+    currency, point_value = cell(tenant.currency), cell(tenant.point_value)
+    # In the order of COLUMNS; numbers are written as they are (`cell` leaves numbers alone).
+    for written, line in enumerate(payroll_lines(scope, period), start=1):
+        taxable = line.taxable_points
+        writer.writerow(
+            [
+                cell(line.member_id),
+                cell(line.email),
+                cell(line.full_name),
+                cell(line.team or ""),
+                period_from,
+                period_to,
+                line.received_recognition,
+                line.received_adjustment,
+                taxable,
+                currency,
+                point_value,
+                money(taxable, tenant.point_value),
+                line.redemptions,
+                line.redeemed_points,
+                line.refunded_points,
+                line.other_debits,
+            ]
+        )
+        if written % CHUNK == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if rest := buffer.getvalue():
+        yield rest
 
 
 def payroll_filename(scope: Scope, period: Period) -> str:

@@ -92,25 +92,64 @@ class Participation:
 
 
 def participation(scope: Scope, period: Period) -> Participation:
-    """Two statements: the active members, and one pass over the period's recognitions."""
-    active = scope.active_members().count()
-    # Membership tests against the active members' ids (a hashed subplan), not joins to users per row.
-    active_ids = scope.active_members().values("pk")
-    active_giver = Q(giver_id__in=active_ids)
-    active_receiver = Q(receiver_id__in=active_ids)
-    qs = period_recognitions(scope, period)
-    received = Q()
-    if not scope.is_whole_tenant:
-        members = scope.member_ids()
-        received = Q(receiver_id__in=members)
-        qs = qs.filter(Q(giver_id__in=members) | received)
-    row = qs.aggregate(
-        recognitions=Count("receiver_id", filter=received) if received else Count("*"),
-        points=Coalesce(Sum("points", filter=received) if received else Sum("points"), 0),
-        givers=Count("giver_id", distinct=True, filter=active_giver),
-        receivers=Count("receiver_id", distinct=True, filter=active_receiver),
+    """Three statements: the active members, and one grouped pass per direction (`_per_member`)."""
+    givers, receivers = _per_member(scope, period, "giver_id", 1), _per_member(scope, period, "receiver_id", 1)
+    return _participation(scope, givers, receivers)
+
+
+def _participation(scope: Scope, givers: PerMember, receivers: PerMember) -> Participation:
+    return Participation(
+        active_members=scope.active_members().count(),
+        givers=givers.active,
+        receivers=receivers.active,
+        recognitions=receivers.recognitions,
+        points=receivers.points,
     )
-    return Participation(active_members=active, **row)
+
+
+@dataclass(frozen=True)
+class PerMember:
+    rows: list[tuple[UUID, int, int]]
+    """The first members by recognitions, then points, then id: (id, recognitions, points)."""
+    active: int
+    """How many active members of the scope are in the pass (gave, or received, at least one)."""
+    recognitions: int
+    points: int
+
+
+def _per_member(scope: Scope, period: Period, field: str, limit: int) -> PerMember:
+    """The period's recognitions given by (`giver_id`) or received by (`receiver_id`) the scope's
+    members, grouped per member in one statement: the first `limit` members, and over every
+    group (window sums) how many are active members and the recognitions and points in all.
+
+    The grouping reads the covering index alone; the "active" test runs once per member (a
+    hashed subplan over the active members), not per recognition.
+    """
+    if field == "giver_id":
+        qs = period_recognitions(scope, period)
+        if not scope.is_whole_tenant:
+            qs = qs.filter(giver_id__in=scope.member_ids())
+    else:
+        qs = received_in_scope(scope, period)
+    grouped = qs.values(field).annotate(n=Count("*"), p=Coalesce(Sum("points"), 0)).order_by()
+    inner, params = grouped.query.sql_with_params()
+    active, active_params = scope.active_members().values("pk").query.sql_with_params()
+    sql = f"""
+        SELECT g.{field}, g.n, g.p,
+            SUM(CASE WHEN g.{field} IN ({active}) THEN 1 ELSE 0 END) OVER (),
+            SUM(g.n) OVER (), SUM(g.p) OVER ()
+        FROM ({inner}) g
+        ORDER BY g.n DESC, g.p DESC, g.{field}
+        LIMIT %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*active_params, *params, limit])
+        rows = cursor.fetchall()
+    if not rows:
+        return PerMember([], 0, 0, 0)
+    return PerMember(
+        [(_uuid(m), int(n), int(p)) for m, n, p, *_ in rows], int(rows[0][3]), int(rows[0][4]), int(rows[0][5])
+    )
 
 
 # --- By week ---------------------------------------------------------------------------------------------------------
@@ -302,21 +341,11 @@ class Ranked:
     points: int
 
 
-def _ranked(qs, field: str, limit: int) -> list[Ranked]:
-    """The top `limit` of `qs` grouped by `field` (a user id), then their names: two statements,
-    so the grouping reads only the covering index and the names are fetched for `limit` rows."""
-    rows = list(
-        qs.values(field)
-        .annotate(recognitions=Count("*"), points=Coalesce(Sum("points"), 0))
-        .order_by("-recognitions", "-points", field)[: limit * 2]
-    )
-    names = {
-        u["pk"]: u for u in User.objects.filter(pk__in=[r[field] for r in rows]).values("pk", "full_name", "email")
-    }
-    ranked = [
-        Ranked(r[field], names[r[field]]["full_name"], names[r[field]]["email"], r["recognitions"], r["points"])
-        for r in rows
-    ]
+def _ranked(per_member: PerMember, limit: int) -> list[Ranked]:
+    """The first `limit` of a grouped pass (fetched: twice the limit), with their names (one statement)."""
+    rows = per_member.rows
+    names = {u["pk"]: u for u in User.objects.filter(pk__in=[r[0] for r in rows]).values("pk", "full_name", "email")}
+    ranked = [Ranked(pk, names[pk]["full_name"], names[pk]["email"], n, p) for pk, n, p in rows]
     # Equal figures are ordered by name among the rows fetched (twice the limit), by id beyond them.
     ranked.sort(key=lambda r: (-r.recognitions, -r.points, r.full_name, str(r.user_id)))
     return ranked[:limit]
@@ -324,15 +353,12 @@ def _ranked(qs, field: str, limit: int) -> list[Ranked]:
 
 def top_givers(scope: Scope, period: Period, *, limit: int = TOP_N) -> list[Ranked]:
     """The scope's members who gave the most recognitions in the period (then points, then name)."""
-    qs = period_recognitions(scope, period)
-    if not scope.is_whole_tenant:
-        qs = qs.filter(giver_id__in=scope.member_ids())
-    return _ranked(qs, "giver_id", limit)
+    return _ranked(_per_member(scope, period, "giver_id", limit * 2), limit)
 
 
 def top_receivers(scope: Scope, period: Period, *, limit: int = TOP_N) -> list[Ranked]:
     """The scope's members who received the most recognitions in the period (then points, then name)."""
-    return _ranked(received_in_scope(scope, period), "receiver_id", limit)
+    return _ranked(_per_member(scope, period, "receiver_id", limit * 2), limit)
 
 
 # --- Not recognised --------------------------------------------------------------------------------------------------
@@ -617,15 +643,18 @@ def by_value(scope: Scope, period: Period, *, now: dt.datetime | None = None) ->
 
 def _insights(scope: Scope, period: Period, *, now: dt.datetime | None = None) -> Insights:
     leaderboard = scope.tenant.leaderboard_enabled
+    # One grouped pass per direction answers participation and the top lists.
+    givers = _per_member(scope, period, "giver_id", TOP_N * 2)
+    receivers = _per_member(scope, period, "receiver_id", TOP_N * 2)
     return Insights(
         scope=scope,
         period=period,
-        participation=participation(scope, period),
+        participation=_participation(scope, givers, receivers),
         by_week=_by_week(scope, period, now=now),
         by_team=_by_team(scope, period, now=now),
         by_value=_by_value(scope, period, now=now),
-        top_givers=top_givers(scope, period) if leaderboard else None,
-        top_receivers=top_receivers(scope, period) if leaderboard else None,
+        top_givers=_ranked(givers, TOP_N) if leaderboard else None,
+        top_receivers=_ranked(receivers, TOP_N) if leaderboard else None,
         not_recognised=not_recognised(scope, period, now=now),
         allowance=allowance_utilisation(scope, period),
         burn=pool_burn(scope, now=now),
