@@ -15,6 +15,7 @@ tasks; `manage.py worker --schedule-every N` calls the same function, which
 | allowance reminders | from 3 days before the allowance period ends | tenant, period |
 | weekly manager digest | Monday from 08:00 | tenant, ISO week |
 | nightly reconcile (`books.drift`) | from 02:00 | tenant, date |
+| insights rollups of yesterday (insights.rollups) | from 00:30 | tenant, date |
 | leaver forfeits | daily (UTC) | date |
 | purge of expired idempotency records | hourly (UTC) | hour |
 """
@@ -36,6 +37,7 @@ from .models import ScheduledRun
 REMINDER_DAYS = 3
 DIGEST_HOUR = 8
 RECONCILE_HOUR = 2
+ROLLUP_AFTER = dt.time(0, 30)
 
 
 def claim(job: str, scope: str, enqueue: Callable[[], object], *, tenant_id=None) -> bool:
@@ -85,6 +87,13 @@ def run_schedule(*, now: dt.datetime | None = None) -> list[str]:
                 "manager_digest",
                 f"{tid}:{label}",
                 lambda t=tid, w=label: scheduled.send_manager_digests.enqueue(tenant_id=t, week=w),
+                tenant.pk,
+            )
+        if local.time() >= ROLLUP_AFTER:
+            take(
+                "insights_rollups",
+                f"{tid}:{local.date().isoformat()}",
+                lambda t=tid: scheduled.refresh_insights_rollups.enqueue(tenant_id=t),
                 tenant.pk,
             )
         if local.hour >= RECONCILE_HOUR:

@@ -127,6 +127,16 @@ def reconcile_tenant(tenant_slug: str) -> bool:
 
 
 @job(max_attempts=3, backoff_seconds=300)
+def refresh_insights_rollups(tenant_id: str) -> bool:
+    """Yesterday's insights rollups of one tenant (rebuilt), the last closed month's payroll rollup
+    and the members' last recognition received (insights.rollups)."""
+    from insights.rollups import refresh
+
+    refresh(Tenant.objects.get(pk=tenant_id))
+    return True
+
+
+@job(max_attempts=3, backoff_seconds=300)
 def forfeit_leavers() -> int:
     """The leavers' forfeits due today (people.leavers; idempotent: an emptied wallet is not forfeited again)."""
     from people.leavers import forfeit_leavers as forfeit

@@ -66,9 +66,8 @@ def _ranked(rows):
 
 def _forgotten_rows(scope, period):
     as_of = period.as_of()
-    rows = selectors.forgotten_members(scope, as_of).values("pk", "full_name", "email", "last_recognised_at")
-    for row in rows.iterator(chunk_size=2000):
-        yield [row["pk"], row["full_name"], row["email"], row["last_recognised_at"]]
+    for pk, full_name, email, last in selectors.forgotten_members(scope, as_of):
+        yield [pk, full_name, email, last]
 
 
 def _participation_rows(scope, period):

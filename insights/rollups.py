@@ -31,7 +31,7 @@ from collections import Counter
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -39,7 +39,7 @@ from people.models import Profile
 from recognition.models import Recognition, RecognitionValue
 from wallets.models import WalletLedger
 
-from .models import PayrollMonth, PayrollWalletMonth, RollupDay, TeamDay, ValueDay
+from .models import MemberLast, MemberRollup, PayrollMonth, PayrollWalletMonth, RollupDay, TeamDay, ValueDay
 from .periods import Period, tenant_today
 
 ONE_DAY = dt.timedelta(days=1)
@@ -278,17 +278,66 @@ def ensure_months(tenant, period: Period, *, now: dt.datetime | None = None) -> 
     return months
 
 
+# --- Members' newest recognition received ---------------------------------------------------------------------------
+
+
+def ensure_member_last(tenant, *, now: dt.datetime | None = None) -> dt.date | None:
+    """`MemberLast` extended through yesterday (the tenant's), from the days it does not cover yet:
+    one statement when it is up to date. Returns the last day it covers."""
+    tz = ZoneInfo(tenant.timezone)
+    yesterday = tenant_today(tz, now) - ONE_DAY
+    through = MemberRollup.objects.filter(tenant_id=tenant.pk).values_list("through", flat=True).first()
+    if through is not None and through >= yesterday:
+        return through
+    end = midnight(yesterday + ONE_DAY, tz)
+    qs = Recognition.objects.filter(tenant_id=tenant.pk, created_at__lt=end)
+    if through is not None:
+        qs = qs.filter(created_at__gte=midnight(through + ONE_DAY, tz))
+    rows = qs.values("receiver_id").annotate(at=Max("created_at")).order_by().values_list("receiver_id", "at")
+    try:
+        with transaction.atomic():
+            # Claim the extension first: a concurrent one waits here, then finds nothing to claim.
+            if through is None:
+                MemberRollup.objects.create(tenant_id=tenant.pk, through=yesterday)
+            elif not MemberRollup.objects.filter(tenant_id=tenant.pk, through=through).update(through=yesterday):
+                raise IntegrityError("extended concurrently")
+            # Every row of these days is newer than anything the rollup holds: the newest wins.
+            MemberLast.objects.bulk_create(
+                [MemberLast(tenant_id=tenant.pk, user_id=user, last_received_at=at) for user, at in rows],
+                update_conflicts=True,
+                unique_fields=["tenant", "user_id"],
+                update_fields=["last_received_at"],
+            )
+    except IntegrityError:
+        return MemberRollup.objects.filter(tenant_id=tenant.pk).values_list("through", flat=True).first()
+    return yesterday
+
+
 # --- Scheduled refresh and the reconcile check ----------------------------------------------------------------------
 
 
 def refresh(tenant, *, now: dt.datetime | None = None, days: int = 1) -> None:
-    """The nightly job: the last `days` closed days (rebuilt) and the last closed month (if missing)."""
+    """The nightly job: the last `days` closed days (rebuilt), the last closed month (if missing)
+    and the members' last recognition received (extended). `manage.py insights_rollups` runs it
+    with more days to fill a year at once."""
     tz = ZoneInfo(tenant.timezone)
     today = tenant_today(tz, now)
     build_days(tenant, today - dt.timedelta(days=days), today - ONE_DAY)
-    last_month = (today.replace(day=1) - ONE_DAY).replace(day=1)
-    if not PayrollMonth.objects.filter(tenant_id=tenant.pk, month=last_month).exists():
-        build_month(tenant, last_month)
+    month = (today.replace(day=1) - ONE_DAY).replace(day=1)
+    built = set(PayrollMonth.objects.filter(tenant_id=tenant.pk).values_list("month", flat=True))
+    for _ in range(max(1, days // 28)):
+        if month not in built:
+            build_month(tenant, month)
+        month = (month - ONE_DAY).replace(day=1)
+    ensure_member_last(tenant, now=now)
+
+
+def tenants_with_rollups(tenant_ids) -> set:
+    """Which of these tenants have any rollup built (one statement)."""
+    days = RollupDay.objects.filter(tenant_id__in=tenant_ids).values("tenant_id").distinct()
+    months = PayrollMonth.objects.filter(tenant_id__in=tenant_ids).values("tenant_id").distinct()
+    members = MemberRollup.objects.filter(tenant_id__in=tenant_ids).values("tenant_id")
+    return set(days.union(months, members).values_list("tenant_id", flat=True))
 
 
 def rollup_drifts(tenant) -> list[str]:
@@ -317,6 +366,19 @@ def rollup_drifts(tenant) -> list[str]:
                 drifts.append(
                     f"insights {label} rollup differs from the recognitions on {len(bad)} day(s), first {bad[0]}"
                 )
+    through = MemberRollup.objects.filter(tenant_id=tenant.pk).values_list("through", flat=True).first()
+    if through is not None:
+        fresh = dict(
+            Recognition.objects.filter(tenant_id=tenant.pk, created_at__lt=midnight(through + ONE_DAY, tz))
+            .values("receiver_id")
+            .annotate(at=Max("created_at"))
+            .order_by()
+            .values_list("receiver_id", "at")
+        )
+        stored = dict(MemberLast.objects.filter(tenant_id=tenant.pk).values_list("user_id", "last_received_at"))
+        if stored != fresh:
+            wrong = sum(1 for user in stored.keys() | fresh.keys() if stored.get(user) != fresh.get(user))
+            drifts.append(f"insights: {wrong} member(s)' last recognition received differ from the recognitions")
     for month in PayrollMonth.objects.filter(tenant_id=tenant.pk).values_list("month", flat=True).order_by("month"):
         stored = Counter(
             PayrollWalletMonth.objects.filter(tenant_id=tenant.pk, month=month).values_list(

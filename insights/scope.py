@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
@@ -38,6 +39,10 @@ class Scope:
     @property
     def tenant_id(self) -> UUID:
         return self.tenant.pk
+
+    @property
+    def tenant_tz(self) -> ZoneInfo:
+        return ZoneInfo(self.tenant.timezone)
 
     @property
     def is_whole_tenant(self) -> bool:

@@ -24,9 +24,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from people.models import Profile
 from points.models import DelegationLog
@@ -35,7 +36,7 @@ from tenants.models import Role, User
 from wallets.models import Redemption
 
 from . import rollups
-from .models import TeamDay, ValueDay
+from .models import MemberLast, TeamDay, ValueDay
 from .periods import Period
 from .scope import Scope
 
@@ -390,23 +391,72 @@ def _last_received(scope: Scope, as_of: dt.datetime):
     return scope.active_members().annotate(last_recognised_at=Subquery(newest.values("created_at")[:1]))
 
 
-def forgotten_members(scope: Scope, as_of: dt.datetime, *, days: int = NOT_RECOGNISED_DAYS[0]):
-    """Active members of the scope not recognised in the `days` before `as_of`, never recognised
-    first, then the longest forgotten."""
-    since = as_of - dt.timedelta(days=days)
-    return (
-        _last_received(scope, as_of)
-        .filter(Q(last_recognised_at__isnull=True) | Q(last_recognised_at__lt=since))
-        .order_by(F("last_recognised_at").asc(nulls_first=True), "full_name", "pk")
+def last_received_rows(
+    scope: Scope, as_of: dt.datetime, *, since: dt.datetime | None = None, now: dt.datetime | None = None
+) -> list[tuple]:
+    """(id, full name, e-mail, newest recognition received before `as_of` or None) of every active
+    member of the scope — only those not recognised since `since` when given, then ordered never
+    recognised first, then the longest forgotten, then by name.
+
+    When `as_of` is after the days `MemberLast` covers (the usual case: a period ending today),
+    one statement joins the active members to it and to the newest of the days after
+    (grouped, a few thousand rows); for an earlier `as_of`, one probe per member.
+    Two statements in both cases (the first reads or extends the rollup).
+    """
+    through = rollups.ensure_member_last(scope.tenant, now=now)
+    rolled_to = None if through is None else rollups.midnight(through + dt.timedelta(days=1), scope.tenant_tz)
+    if rolled_to is None or as_of < rolled_to:
+        qs = _last_received(scope, as_of)
+        if since is not None:
+            qs = qs.filter(Q(last_recognised_at__isnull=True) | Q(last_recognised_at__lt=since)).order_by(
+                F("last_recognised_at").asc(nulls_first=True), "full_name", "pk"
+            )
+        return list(qs.values_list("pk", "full_name", "email", "last_recognised_at"))
+    members, params = scope.active_members().values("pk", "full_name", "email").query.sql_with_params()
+    newest = (
+        Recognition.objects.filter(tenant_id=scope.tenant_id, created_at__gte=rolled_to, created_at__lt=as_of)
+        .values("receiver_id")
+        .annotate(at=Max("created_at"))
+        .order_by()
     )
+    newest_sql, newest_params = newest.query.sql_with_params()
+    last = "COALESCE(l.at, m.last_received_at)"
+    where, where_params, order = "", [], ""
+    if since is not None:
+        where, where_params = f"WHERE {last} IS NULL OR {last} < %s", [since]
+        order = f"ORDER BY {last} ASC NULLS FIRST, u.full_name, u.pk"
+    sql = f"""
+        SELECT u.pk, u.full_name, u.email, {last}
+        FROM ({members}) u
+        LEFT JOIN {MemberLast._meta.db_table} m ON m.tenant_id = %s AND m.user_id = u.pk
+        LEFT JOIN ({newest_sql}) l ON l.receiver_id = u.pk
+        {where} {order}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, _db_uuid(scope.tenant_id), *newest_params, *where_params])
+        return [(_uuid(pk), name, email, _aware(at)) for pk, name, email, at in cursor.fetchall()]
+
+
+def _aware(value) -> dt.datetime | None:
+    """A time from a raw cursor (PostgreSQL: aware; SQLite: text in UTC)."""
+    if value is None or (isinstance(value, dt.datetime) and timezone.is_aware(value)):
+        return value
+    parsed = value if isinstance(value, dt.datetime) else parse_datetime(str(value))
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=dt.UTC)
+
+
+def forgotten_members(scope: Scope, as_of: dt.datetime, *, days: int = NOT_RECOGNISED_DAYS[0]) -> list[tuple]:
+    """Active members of the scope not recognised in the `days` before `as_of`, never recognised
+    first, then the longest forgotten: (id, full name, e-mail, last recognised at)."""
+    return last_received_rows(scope, as_of, since=as_of - dt.timedelta(days=days))
 
 
 def not_recognised(scope: Scope, period: Period, *, now: dt.datetime | None = None) -> NotRecognised:
     """Counts for 30, 60 and 90 days as of the period's end (or now), and the first members
-    of the 30-day list: one statement (each active member's newest recognition received,
-    one index probe each), counted in Python."""
+    of the 30-day list: every active member's newest recognition received (`last_received_rows`),
+    counted in Python."""
     as_of = period.as_of(now)
-    rows = list(_last_received(scope, as_of).values_list("pk", "full_name", "email", "last_recognised_at"))
+    rows = last_received_rows(scope, as_of, now=now)
     counts = {}
     for days in NOT_RECOGNISED_DAYS:
         since = as_of - dt.timedelta(days=days)

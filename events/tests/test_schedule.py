@@ -28,12 +28,13 @@ def test_running_twice_enqueues_each_job_once(tenant):
     first = run_schedule(now=at(2026, 3, 2, 9, 0))  # a Monday, 09:00 UTC
     assert sorted(line.split()[0] for line in first) == [
         "forfeit_leavers",
+        "insights_rollups",
         "manager_digest",
         "purge_idempotency",
         "reconcile",
     ]
     assert run_schedule(now=at(2026, 3, 2, 9, 10)) == []
-    assert DBTaskResult.objects.count() == 4
+    assert DBTaskResult.objects.count() == 5
     assert run_schedule(now=at(2026, 3, 2, 10, 0)) == ["purge_idempotency 2026-03-02T10"]
 
 
