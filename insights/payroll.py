@@ -17,6 +17,7 @@ them, so both are reported beside, not in, the taxable value.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -76,7 +77,7 @@ class PayrollLine:
         return self.received_recognition + self.received_adjustment
 
 
-def payroll_lines(scope: Scope, period: Period) -> Iterator[PayrollLine]:
+def payroll_lines(scope: Scope, period: Period, *, now: dt.datetime | None = None) -> Iterator[PayrollLine]:
     """One line per member with a movement in the period, by name then id; two statements.
 
     The whole closed months of the period come from the month rollup (`PayrollWalletMonth`,
@@ -86,7 +87,7 @@ def payroll_lines(scope: Scope, period: Period) -> Iterator[PayrollLine]:
     team, and fetched through a server-side cursor in chunks.
     """
     tz = period.tz
-    months = rollups.ensure_months(scope.tenant, period)
+    months = rollups.ensure_months(scope.tenant, period, now=now)
     if months:
         first, end = rollups.midnight(months[0], tz), rollups.midnight(rollups._next_month(months[-1]), tz)
         live = Q(created_at__gte=period.start, created_at__lt=first) | Q(created_at__gte=end, created_at__lt=period.end)

@@ -196,7 +196,7 @@ def _by_week(scope: Scope, period: Period, *, now: dt.datetime | None = None) ->
         _team_days(scope, period, now)
         .annotate(week=day_week)
         .values("week")
-        .annotate(recognitions=Sum("recognitions"), points=Sum("points"))
+        .annotate(recognitions=Coalesce(Sum("recognitions"), 0), points=Coalesce(Sum("points"), 0))
         .order_by()
     )
     found: dict[int, dict[str, int]] = {}
