@@ -117,6 +117,17 @@ def format_number(value: int | Decimal | float | None, *, locale: str | None = N
     return babel_format_decimal(value, locale=_babel_locale(locale or active().locale))
 
 
+def format_percent(value: int | Decimal | float | None, *, digits: int = 1, locale: str | None = None) -> str:
+    """A percentage (60 means 60 %, not 6,000 %) with `digits` decimals in the locale's percent
+    pattern: `60.0%` (en, en-IN), `60,0 %` (de-DE, a no-break space). None and "" stay empty."""
+    if value is None or value == "":
+        return ""
+    loc = _babel_locale(locale or active().locale)
+    pattern = copy.copy(loc.percent_formats[None])
+    pattern.frac_prec = (digits, digits)
+    return pattern.apply(Decimal(str(value)) / 100, loc)
+
+
 def format_money(value: int | Decimal | None, currency: str, *, locale: str | None = None) -> str:
     """An amount of money with its ISO 4217 code and two decimals, grouped in the locale:
     `INR 34,000.00` (en), `INR 50,00,000.50` (en-IN), `EUR 5.000.000,50` (de-DE). The code, not a symbol:

@@ -25,7 +25,7 @@ def test_the_console_lists_tenants_then_shows_one(console, books):
     assert chooser.status_code == 200
     assert "Triton Energy" in chooser.content.decode()
     html = console.get(PAGE, {"tenant_id": str(books.tenant.pk), **MARCH}).content.decode()
-    assert 'data-testid="participation-gave">60.0 %' in html
+    assert 'data-testid="participation-gave">60.0%' in html
     assert 'data-testid="burn-runway">119 days' in html
     assert f"/admin/insights/export/by-week.csv?tenant_id={books.tenant.pk}" in html
 

@@ -19,8 +19,8 @@ def test_a_manager_sees_the_figures_charts_and_exports(client, books, password):
     response = client.get(PAGE, MARCH)
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'data-testid="participation-gave">60.0 %' in html
-    assert 'data-testid="participation-received">40.0 %' in html
+    assert 'data-testid="participation-gave">60.0%' in html
+    assert 'data-testid="participation-received">40.0%' in html
     assert 'data-testid="not-recognised-30">3<' in html
     assert 'data-testid="burn-runway">119 days' in html
     # Server-drawn, labelled charts; no script beyond the site's own file.
@@ -48,7 +48,7 @@ def test_a_lead_sees_their_team_without_pool_or_payroll(client, books, password)
     client.login(email=books.leo.email, password=password)
     html = client.get(PAGE, MARCH).content.decode()
     assert "Insights: Engineering" in html
-    assert 'data-testid="participation-gave">66.7 %' in html
+    assert 'data-testid="participation-gave">66.7%' in html
     assert "burn-runway" not in html
     assert "payroll.csv" not in html
     assert client.get("/manage/insights/payroll.csv").status_code == 403
@@ -80,3 +80,22 @@ def test_names_are_escaped_in_the_charts_and_tables(client, books, password):
     html = client.get(PAGE, MARCH).content.decode()
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+
+
+@pytest.mark.parametrize(
+    ("locale", "gave", "received"),
+    [
+        ("en", "60.0%", "40.0%"),
+        ("en-IN", "60.0%", "40.0%"),
+        ("de-DE", "60,0\u00a0%", "40,0\u00a0%"),
+        ("fr-FR", "60,0\u00a0%", "40,0\u00a0%"),
+    ],
+)
+def test_percentages_are_written_in_the_tenants_locale(client, books, password, locale, gave, received):
+    from tenants.models import Tenant
+
+    Tenant.objects.filter(pk=books.tenant.pk).update(locale=locale)
+    client.login(email=books.maya.email, password=password)
+    html = client.get(PAGE, MARCH).content.decode()
+    assert f'data-testid="participation-gave">{gave}<' in html
+    assert f'data-testid="participation-received">{received}<' in html

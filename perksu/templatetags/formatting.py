@@ -3,6 +3,7 @@
 {{ amount|number }}                 12,34,567 in en-IN, 1,234,567 in en (the tenant in force)
 {{ amount|number:row.tenant.locale }}  a given locale (console rows of several tenants)
 {{ value|money:tenant.currency }}   ₹34,000.00
+{{ share|percent }}                 60.0% in en, 60,0 % in de (a percentage, one decimal)
 {{ when|datetime_local }}           3 Dec 2026, 3:09 AM IST (the zone always shown)
 {{ when|date_local }}               3 Dec 2026
 {% timestamp when %}                <time> reading "3 hr ago" within a day, else the absolute time;
@@ -24,6 +25,14 @@ def number(value, locale: str | None = None) -> str:
     try:
         return formatting.format_number(value, locale=locale or None)
     except (TypeError, ValueError):
+        return value
+
+
+@register.filter
+def percent(value) -> str:
+    try:
+        return formatting.format_percent(value)
+    except (TypeError, ValueError, ArithmeticError):
         return value
 
 
