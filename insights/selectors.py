@@ -391,27 +391,15 @@ def _last_received(scope: Scope, as_of: dt.datetime):
     return scope.active_members().annotate(last_recognised_at=Subquery(newest.values("created_at")[:1]))
 
 
-def last_received_rows(
-    scope: Scope, as_of: dt.datetime, *, since: dt.datetime | None = None, now: dt.datetime | None = None
-) -> list[tuple]:
-    """(id, full name, e-mail, newest recognition received before `as_of` or None) of every active
-    member of the scope — only those not recognised since `since` when given, then ordered never
-    recognised first, then the longest forgotten, then by name.
-
-    When `as_of` is after the days `MemberLast` covers (the usual case: a period ending today),
-    one statement joins the active members to it and to the newest of the days after
-    (grouped, a few thousand rows); for an earlier `as_of`, one probe per member.
-    Two statements in both cases (the first reads or extends the rollup).
-    """
+def _rolled_to(scope: Scope, now: dt.datetime | None) -> dt.datetime | None:
+    """The end of the days `MemberLast` covers (extended first if a day closed since)."""
     through = rollups.ensure_member_last(scope.tenant, now=now)
-    rolled_to = None if through is None else rollups.midnight(through + dt.timedelta(days=1), scope.tenant_tz)
-    if rolled_to is None or as_of < rolled_to:
-        qs = _last_received(scope, as_of)
-        if since is not None:
-            qs = qs.filter(Q(last_recognised_at__isnull=True) | Q(last_recognised_at__lt=since)).order_by(
-                F("last_recognised_at").asc(nulls_first=True), "full_name", "pk"
-            )
-        return list(qs.values_list("pk", "full_name", "email", "last_recognised_at"))
+    return None if through is None else rollups.midnight(through + dt.timedelta(days=1), scope.tenant_tz)
+
+
+def _rolled_last(scope: Scope, as_of: dt.datetime, rolled_to: dt.datetime) -> tuple[str, list]:
+    """SQL of (pk, full_name, email, last) for every active member of the scope: `MemberLast`
+    joined with the newest of the days after it (grouped: a day or so of rows), hash joins."""
     members, params = scope.active_members().values("pk", "full_name", "email").query.sql_with_params()
     newest = (
         Recognition.objects.filter(tenant_id=scope.tenant_id, created_at__gte=rolled_to, created_at__lt=as_of)
@@ -420,20 +408,48 @@ def last_received_rows(
         .order_by()
     )
     newest_sql, newest_params = newest.query.sql_with_params()
-    last = "COALESCE(l.at, m.last_received_at)"
-    where, where_params, order = "", [], ""
-    if since is not None:
-        where, where_params = f"WHERE {last} IS NULL OR {last} < %s", [since]
-        order = f"ORDER BY {last} ASC NULLS FIRST, u.full_name, u.pk"
     sql = f"""
-        SELECT u.pk, u.full_name, u.email, {last}
+        SELECT u.pk AS pk, u.full_name AS full_name, u.email AS email,
+            COALESCE(l.at, m.last_received_at) AS last
         FROM ({members}) u
         LEFT JOIN {MemberLast._meta.db_table} m ON m.tenant_id = %s AND m.user_id = u.pk
         LEFT JOIN ({newest_sql}) l ON l.receiver_id = u.pk
-        {where} {order}
     """
+    return sql, [*params, _db_uuid(scope.tenant_id), *newest_params]
+
+
+def _db_time(value: dt.datetime):
+    """A time as a raw statement's parameter (SQLite: naive UTC text, as the ORM stores it)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def last_received_rows(
+    scope: Scope, as_of: dt.datetime, *, since: dt.datetime | None = None, now: dt.datetime | None = None
+) -> list[tuple]:
+    """(id, full name, e-mail, newest recognition received before `as_of` or None) of every active
+    member of the scope — only those not recognised since `since` when given, then ordered never
+    recognised first, then the longest forgotten, then by name.
+
+    When `as_of` is after the days `MemberLast` covers (the usual case: a period ending today),
+    one statement joins the active members to it and to the newest of the days after; for an
+    earlier `as_of`, one probe per member. Two statements in both cases (the first reads or
+    extends the rollup).
+    """
+    rolled_to = _rolled_to(scope, now)
+    if rolled_to is None or as_of < rolled_to:
+        qs = _last_received(scope, as_of)
+        if since is not None:
+            qs = qs.filter(Q(last_recognised_at__isnull=True) | Q(last_recognised_at__lt=since)).order_by(
+                F("last_recognised_at").asc(nulls_first=True), "full_name", "pk"
+            )
+        return list(qs.values_list("pk", "full_name", "email", "last_recognised_at"))
+    base, params = _rolled_last(scope, as_of, rolled_to)
+    sql = f"SELECT x.pk, x.full_name, x.email, x.last FROM ({base}) x"
+    if since is not None:
+        sql += " WHERE x.last IS NULL OR x.last < %s ORDER BY x.last ASC NULLS FIRST, x.full_name, x.pk"
+        params = [*params, _db_time(since)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, _db_uuid(scope.tenant_id), *newest_params, *where_params])
+        cursor.execute(sql, params)
         return [(_uuid(pk), name, email, _aware(at)) for pk, name, email, at in cursor.fetchall()]
 
 
@@ -453,10 +469,41 @@ def forgotten_members(scope: Scope, as_of: dt.datetime, *, days: int = NOT_RECOG
 
 def not_recognised(scope: Scope, period: Period, *, now: dt.datetime | None = None) -> NotRecognised:
     """Counts for 30, 60 and 90 days as of the period's end (or now), and the first members
-    of the 30-day list: every active member's newest recognition received (`last_received_rows`),
-    counted in Python."""
+    of the 30-day list. Two statements: how far `MemberLast` goes, then either (the usual
+    case) the counts and the listed members computed in the database from it, or one probe
+    per member counted in Python (an `as_of` before the rollup's end)."""
     as_of = period.as_of(now)
-    rows = last_received_rows(scope, as_of, now=now)
+    rolled_to = _rolled_to(scope, now)
+    if rolled_to is None or as_of < rolled_to:
+        return _not_recognised_counted(
+            as_of, list(_last_received(scope, as_of).values_list("pk", "full_name", "email", "last_recognised_at"))
+        )
+    # Not recognised in 60 or 90 days implies not in 30: the rows kept are the 30-day list, the
+    # window sums count the longer ones among them. Names are ordered by code point (as Python does).
+    since = {days: _db_time(as_of - dt.timedelta(days=days)) for days in NOT_RECOGNISED_DAYS}
+    first, *longer = NOT_RECOGNISED_DAYS
+    base, params = _rolled_last(scope, as_of, rolled_to)
+    binary = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
+    counts_sql = ", ".join("SUM(CASE WHEN x.last IS NULL OR x.last < %s THEN 1 ELSE 0 END) OVER ()" for _ in longer)
+    sql = f"""
+        SELECT x.pk, x.full_name, x.email, x.last, COUNT(*) OVER (), {counts_sql}
+        FROM ({base}) x
+        WHERE x.last IS NULL OR x.last < %s
+        ORDER BY x.last ASC NULLS FIRST, x.full_name{binary}, x.pk
+        LIMIT %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*[since[d] for d in longer], *params, since[first], NOT_RECOGNISED_LISTED])
+        rows = cursor.fetchall()
+    counts = {days: int(rows[0][4 + i]) if rows else 0 for i, days in enumerate(NOT_RECOGNISED_DAYS)}
+    return NotRecognised(
+        as_of=as_of,
+        counts=counts,
+        members=[Forgotten(_uuid(pk), name, email, _aware(at)) for pk, name, email, at, *_ in rows],
+    )
+
+
+def _not_recognised_counted(as_of: dt.datetime, rows: list[tuple]) -> NotRecognised:
     counts = {}
     for days in NOT_RECOGNISED_DAYS:
         since = as_of - dt.timedelta(days=days)

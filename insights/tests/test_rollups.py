@@ -119,6 +119,14 @@ def test_rollups_agree_with_the_live_figures(
                 probed = probed.order_by(F("last_recognised_at").asc(nulls_first=True), "full_name", "pk")
             probed = list(probed.values_list("pk", "full_name", "email", "last_recognised_at"))
             assert (rolled if since else sorted(rolled)) == (probed if since else sorted(probed))
+        # The counts and the first members listed, counted in the database from the rollup.
+        for period in periods:
+            as_of = period.as_of(NOW)
+            probed = selectors._last_received(scope, as_of).values_list(
+                "pk", "full_name", "email", "last_recognised_at"
+            )
+            expected = selectors._not_recognised_counted(as_of, list(probed))
+            assert selectors.not_recognised(scope, period, now=NOW) == expected
     assert MemberLast.objects.filter(tenant=tenant).exists()
     [report] = reconcile(tenant_slug=tenant.slug)
     assert report.ok, report.drifts
