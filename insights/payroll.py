@@ -109,7 +109,8 @@ def payroll_lines(scope: Scope, period: Period, *, now: dt.datetime | None = Non
         .query.sql_with_params()
     )
     columns = ", ".join(rollups.PAYROLL_FIELDS)
-    sums = ", ".join(f"SUM(a.{f}) AS {f}" for f in rollups.PAYROLL_FIELDS)
+    # Whole numbers (PostgreSQL's SUM of bigint is numeric: a Decimal per cell, slower to write).
+    sums = ", ".join(f"CAST(SUM(a.{f}) AS BIGINT) AS {f}" for f in rollups.PAYROLL_FIELDS)
     inner = f"""
         SELECT a.wallet_id, {sums} FROM (
             SELECT l.wallet_id, {columns} FROM ({live_sql}) l
