@@ -134,7 +134,7 @@ def _per_member(scope: Scope, period: Period, field: str, limit: int) -> PerMemb
         qs = received_in_scope(scope, period)
     grouped = qs.values(field).annotate(n=Count("*"), p=Coalesce(Sum("points"), 0)).order_by()
     inner, params = grouped.query.sql_with_params()
-    active, active_params = scope.active_members().values("pk").query.sql_with_params()
+    active, active_params = scope.active_members().order_by().values("pk").query.sql_with_params()
     sql = f"""
         SELECT g.{field}, g.n, g.p,
             SUM(CASE WHEN g.{field} IN ({active}) THEN 1 ELSE 0 END) OVER (),
@@ -400,7 +400,7 @@ def _rolled_to(scope: Scope, now: dt.datetime | None) -> dt.datetime | None:
 def _rolled_last(scope: Scope, as_of: dt.datetime, rolled_to: dt.datetime) -> tuple[str, list]:
     """SQL of (pk, full_name, email, last) for every active member of the scope: `MemberLast`
     joined with the newest of the days after it (grouped: a day or so of rows), hash joins."""
-    members, params = scope.active_members().values("pk", "full_name", "email").query.sql_with_params()
+    members, params = scope.active_members().order_by().values("pk", "full_name", "email").query.sql_with_params()
     newest = (
         Recognition.objects.filter(tenant_id=scope.tenant_id, created_at__gte=rolled_to, created_at__lt=as_of)
         .values("receiver_id")
