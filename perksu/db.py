@@ -1,4 +1,4 @@
-"""A prepared statement for the hot path on PostgreSQL.
+"""PostgreSQL helpers: a prepared statement for the hot path, and COPY for bulk inserts.
 
 Django binds parameters on the client (psycopg's ClientCursor): every statement
 reaches PostgreSQL as new text, to be parsed and planned again. For most
@@ -17,9 +17,11 @@ statements) it binds on the server without preparing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
@@ -44,3 +46,56 @@ def prepared_cursor() -> Iterator[CursorWrapper]:
     wrapped = _PreparedDebugCursor(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
     with wrapped as cursor:
         yield cursor
+
+
+def copy_insert(model, objs: list) -> int:
+    """Insert `objs` (unsaved instances, every value already set, primary keys included) with one
+    `COPY … FROM STDIN` on PostgreSQL; Django's `bulk_create` in batches elsewhere.
+
+    For tens of thousands of rows (a CSV import) this is several times faster than `bulk_create`:
+    no SQL text to build, no per-value `get_db_prep_save`; psycopg streams each row through its C
+    adapters and PostgreSQL parses it as COPY does. The statement is logged like any other (its
+    logged time is the time to open it; the rows stream until the block ends)."""
+    if not objs:
+        return 0
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=500)
+        return len(objs)
+    fields = list(model._meta.concrete_fields)
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            raise ValueError(f"copy_insert does not run pre_save: {model.__name__}.{field.name} is auto_now.")
+    attnames = [f.attname for f in fields]
+    return copy_rows(model, attnames, ([getattr(obj, a) for a in attnames] for obj in objs))
+
+
+def copy_rows(model, columns: list[str], rows: Iterable[Sequence]) -> int:
+    """Insert `rows` (values in the order of `columns`, the fields' attnames: every column without
+    a database default must be given) with one `COPY … FROM STDIN`. PostgreSQL only: for the bulk
+    writes whose model instances would cost more than the rows (a wallet or an event per member)."""
+    from django.db.models import FileField, JSONField
+
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    fields = [by_attname[c] for c in columns]
+    converters = []
+    for field in fields:
+        if isinstance(field, JSONField):
+            encoder = field.encoder or DjangoJSONEncoder
+            converters.append(lambda v, encoder=encoder: None if v is None else json.dumps(v, cls=encoder))
+        elif isinstance(field, FileField):
+            converters.append(lambda v: (getattr(v, "name", v) or "") if v is not None else "")
+        else:
+            converters.append(None)
+    quoted = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    statement = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({quoted}) FROM STDIN"
+    count = 0
+    # wrap_database_errors: a unique violation is Django's IntegrityError, as from any other statement.
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            out = list(row)
+            for i, convert in enumerate(converters):
+                if convert is not None:
+                    out[i] = convert(out[i])
+            copy.write_row(out)
+            count += 1
+    return count

@@ -258,3 +258,36 @@ def test_statements_do_not_grow_with_rows():
         # SQLite caps the variables of one statement: its inserts go in batches of about 90 rows
         # (users, wallets, profiles, and the members' `user.created` events).
         assert large - small <= (1200 - 300) // 24
+
+
+def test_updates_and_leavers_cost_the_same_statements_for_any_number_of_rows():
+    """A second file that changes every member, deactivates some by cell and the rest of the leavers by
+    `deactivate_missing`: the members it reads, and the users and profiles it writes, cost no statement
+    per row (a deferred column read for each member would be one)."""
+
+    def statements(n, domain):
+        boss = ManagerFactory(email=f"boss@{domain}", tenant=TenantFactory())
+        first = _big_file(n, domain).replace(b"boss@acme.test", f"boss@{domain}".encode())
+        assert members_import(tenant=boss.tenant, actor=boss, data=first, dry_run=False).created == n
+        lines = first.decode().splitlines()
+        kept = lines[: 1 + n - n // 10]  # header and 90 % of the rows: the last tenth are leavers
+        changed = [kept[0], f"boss@{domain},Boss,tenant_manager,CEO,Board,,,,true"]
+        for i, line in enumerate(kept[1:]):
+            cells = line.split(",")
+            cells[3] = f"Senior {cells[3]}"
+            if i % 30 == 29:
+                cells[8] = "false"
+            changed.append(",".join(cells))
+        data = ("\n".join(changed) + "\n").encode()
+        with CaptureQueriesContext(connection) as ctx:
+            answer = members_import(tenant=boss.tenant, actor=boss, data=data, dry_run=False, deactivate_missing=True)
+        assert answer.errors == []
+        assert answer.deactivated == n // 10 + (n - n // 10) // 30
+        assert answer.updated == n - answer.deactivated + 1  # and the boss's new title
+        return len(ctx.captured_queries)
+
+    small, large = statements(300, "small.test"), statements(1200, "large.test")
+    if connection.vendor == "postgresql":
+        assert small == large
+    else:
+        assert large - small <= (1200 - 300) // 24
