@@ -164,15 +164,16 @@ def render_manage(
     context: dict = {
         "pool": pool_card_context(user),
         "award_form": award_form or RecognitionForm(initial={"form_token": form_token()}, giver=user),
+        # Profiles joined: each name shows with its photo or initials, at no query per row.
         "recent_recognitions": Recognition.objects.filter(tenant_id=tenant_id)
-        .select_related("giver", "receiver", "tenant")
+        .select_related("giver__profile", "receiver__profile", "tenant")
         .order_by("-created_at", "-id")[:10],
         "confirm_recall": confirm_recall,
     }
     if user.is_manager:
         budgets = list(
             LeadBudget.objects.filter(tenant_id=tenant_id, lead__role=Role.TENANT_LEAD)
-            .select_related("lead")
+            .select_related("lead__profile")
             .order_by("lead__full_name")
         )
         rows = []
@@ -187,7 +188,7 @@ def render_manage(
             delegate_form=delegate_form or DelegateForm(initial={"form_token": form_token()}, manager=user),
             allocations=AllocationLog.objects.filter(tenant_id=tenant_id).order_by("-created_at", "-id")[:10],
             delegations=DelegationLog.objects.filter(tenant_id=tenant_id)
-            .select_related("lead", "actor")
+            .select_related("lead__profile", "actor")
             .order_by("-created_at", "-id")[:10],
             chart=pool_history(tenant_id, context["pool"]["balance"]),
             # The preview's figures, already read for the pool card (a manager's awards are pool-funded).
@@ -199,7 +200,7 @@ def render_manage(
             my_budget=my_budget,
             sources={"budget": my_budget},
             delegations=DelegationLog.objects.filter(lead=user)
-            .select_related("actor")
+            .select_related("actor", "lead__profile")
             .order_by("-created_at", "-id")[:10],
         )
     return render(request, "points/manage.html", context, status=status)

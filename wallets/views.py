@@ -36,11 +36,12 @@ KUDOS_SHOWN = 10
 @member_required
 @replica_reads()
 def wallet(request: HttpRequest) -> HttpResponse:
-    wallet = Wallet.objects.get(user=request.user)
+    # The member with their profile, for the page's photo and name, in the wallet's own query.
+    wallet = Wallet.objects.select_related("user__profile").get(user=request.user)
     filters = LedgerFilterForm(request.GET or None)
     entries = (
         WalletLedger.objects.filter(wallet=wallet)
-        .select_related("actor", "recognition", "recognition__giver")
+        .select_related("actor", "recognition", "recognition__giver__profile")
         .order_by("-entry_no")
     )
     if filters.is_valid():
@@ -59,7 +60,7 @@ def wallet(request: HttpRequest) -> HttpResponse:
             "query": query_without_page(request),
             # Kudos move no points, so they are not in the ledger: listed apart.
             "kudos": Recognition.objects.filter(receiver=request.user, points=0)
-            .select_related("giver")
+            .select_related("giver__profile", "tenant")
             .order_by("-created_at", "-id")[:KUDOS_SHOWN],
         },
     )

@@ -68,7 +68,7 @@
       var shown = 0;
       boxes.forEach(function (box) {
         var label = box.closest("label");
-        label.hidden = needle !== "" && label.textContent.toLowerCase().indexOf(needle) === -1;
+        label.hidden = needle !== "" && nameOf(box).toLowerCase().indexOf(needle) === -1;  // the name, not the initials
         if (!label.hidden) { shown += 1; }
       });
       status.hidden = needle === "";
