@@ -94,3 +94,62 @@ def test_photo_import_and_password_reset(page, live_server, manager, employee, p
     log_in(page, live_server, employee.email, "a-brand-new-Passw0rd")
     page.wait_for_url(f"{live_server.url}/wallet/")
     assert page.csp_violations == []
+
+
+def test_faces_on_the_picker_the_wallet_and_the_dashboards(
+    browser, page, live_server, funded_lead, manager, employee, other_employee, award, password
+):
+    """Photos or initials beside names on the pages that list colleagues; the picker's filter matches
+    names (not the initials drawn beside them) and its chips stay names; axe finds nothing serious at
+    1280 and 375 px on any of these pages."""
+    from people.photos import photo_set
+    from people.tests.photos import image_bytes
+    from perksu.tests.test_pages_browser import expect, serious_violations
+
+    photo_set(user=employee, data=image_bytes("PNG", colour=(20, 120, 60)))
+    photo_set(user=funded_lead, data=image_bytes("JPEG", colour=(120, 20, 160)))
+    award(manager, employee, 50, message="Fixed the rig")
+    award(funded_lead, employee, 20, message="Night shift")
+    award(other_employee, employee, 0, message="Kind words")
+
+    log_in(page, live_server, manager.email, password)
+    page.wait_for_url(f"{live_server.url}/manage/")
+    form = page.locator("form.award-form")
+    asha = form.locator("label.check", has=page.get_by_label("Asha Employee"))
+    expect(asha.get_by_test_id("avatar-photo")).to_be_visible()
+    assert page.evaluate(
+        "img => img.complete && img.naturalWidth", asha.get_by_test_id("avatar-photo").element_handle()
+    )
+    rahul = form.locator("label.check", has=page.get_by_label("Rahul Employee"))
+    expect(rahul.get_by_test_id("avatar-initials")).to_have_text("RE")
+    form.get_by_label("Rahul Employee").check()
+    form.get_by_label("Find a colleague").fill("RE")  # Rahul's initials, but in nobody's name
+    expect(form.locator("[data-filter-status]")).to_have_text("0 of 3 shown")
+    form.get_by_label("Find a colleague").fill("rahul")
+    expect(form.locator("[data-filter-status]")).to_have_text("1 of 3 shown")
+    assert form.locator(".chip > span").all_inner_texts() == ["Rahul Employee"]
+    budgets = page.locator("table", has=page.get_by_text("Budget of each lead"))
+    expect(budgets.get_by_test_id("avatar-photo")).to_have_count(1)
+    shoot(page, "dashboard-faces")
+    assert page.csp_violations == []
+
+    found = {}
+    for width in (1280, 375):
+        for user, paths in (
+            (manager, ["/manage/", "/recognize/"]),
+            (funded_lead, ["/manage/"]),
+            (employee, ["/wallet/", "/recognize/"]),
+        ):
+            context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+            other = context.new_page()
+            log_in(other, live_server, user.email, password)
+            other.wait_for_load_state("load")
+            for path in paths:
+                other.goto(f"{live_server.url}{path}")
+                if path == "/wallet/":
+                    owner = other.get_by_test_id("wallet-owner")
+                    expect(owner.get_by_test_id("avatar-photo")).to_be_visible()
+                    expect(other.get_by_test_id("kudos-received").get_by_test_id("avatar-initials")).to_have_text("RE")
+                found[(width, user.email, path)] = serious_violations(other)
+            context.close()
+    assert {key: value for key, value in found.items() if value} == {}
