@@ -674,8 +674,8 @@ def redemptions_by_reward(scope: Scope, period: Period) -> list[RewardRedemption
     rows = (
         qs.values("reward_id", "reward__name")
         .annotate(
-            redemptions=Count("pk"),
-            refunded=Count("pk", filter=~issued),
+            redemptions=Count("reward_id"),
+            refunded=Count("reward_id", filter=~issued),
             points=Coalesce(Sum("points_spent", filter=issued), 0),
         )
         .order_by("-redemptions", "-points", "reward__name", "reward_id")
