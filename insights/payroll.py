@@ -25,7 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from people.models import Profile, Team
 from tenants.models import User
@@ -102,12 +102,8 @@ def payroll_lines(scope: Scope, period: Period, *, now: dt.datetime | None = Non
         qs = qs.filter(wallet_id__in=wallets)
         rolled = rolled.filter(wallet_id__in=wallets)
     live_sql, live_params = rollups.ledger_sums(qs).query.sql_with_params()
-    rolled_sql, rolled_params = (
-        rolled.values("wallet_id")
-        .annotate(**{f: Sum(f) for f in rollups.PAYROLL_FIELDS})
-        .order_by()
-        .query.sql_with_params()
-    )
+    # The month rows as they are: the outer GROUP BY sums a wallet's months and its live edges at once.
+    rolled_sql, rolled_params = rolled.values("wallet_id", *rollups.PAYROLL_FIELDS).order_by().query.sql_with_params()
     columns = ", ".join(rollups.PAYROLL_FIELDS)
     # Whole numbers (PostgreSQL's SUM of bigint is numeric: a Decimal per cell, slower to write).
     sums = ", ".join(f"CAST(SUM(a.{f}) AS BIGINT) AS {f}" for f in rollups.PAYROLL_FIELDS)
