@@ -72,7 +72,7 @@ fuzz_role() {
   local role=$1 port=$2 db="$WORK/$1.sqlite3" token server status phases=examples,fuzzing
   [[ " $COVERAGE_ROLES " == *" $role "* ]] && phases=examples,coverage,fuzzing
   cp "$SEEDED" "$db"
-  token="$(DATABASE_URL="sqlite:///$db" $PY manage.py drf_create_token "${EMAILS[$role]}" | awk '{print $3}')"
+  token="$(DATABASE_URL="sqlite:///$db" $PY manage.py issue_api_token "${EMAILS[$role]}")"
   DATABASE_URL="sqlite:///$db" .venv/bin/gunicorn perksu.wsgi:application --bind "127.0.0.1:$port" \
     --workers 2 --timeout 60 --limit-request-line 0 --log-level warning \
     >"$REPORT_DIR/server-$role.log" 2>&1 &  # the server's log (a 500's traceback) stays out of the CI output

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -211,3 +213,22 @@ def test_a_csv_import_that_deactivates_ends_sessions_and_tokens_for_good(manager
     run(f"email,active\n{employee.email},true\n")
     assert bearer(secret).get("/api/v1/recognitions/").status_code == 401
     assert browser.get("/wallet/").status_code == 302
+
+
+def test_issue_api_token_prints_a_working_token_stored_only_as_its_hash(employee):
+    out = io.StringIO()
+    call_command("issue_api_token", employee.email.upper(), stdout=out)
+    secret = out.getvalue().strip()
+    assert bearer(secret).get("/api/v1/wallets/me/").status_code == 200
+    [token] = ApiToken.objects.filter(user=employee)
+    assert token.key_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in {token.prefix, token.key_hash}
+
+
+def test_issue_api_token_refuses_an_unknown_or_deactivated_member(employee):
+    with pytest.raises(CommandError, match="No member"):
+        call_command("issue_api_token", "nobody@example.test", stdout=io.StringIO())
+    user_set_active(user=employee, is_active=False)
+    with pytest.raises(CommandError, match="deactivated"):
+        call_command("issue_api_token", employee.email, stdout=io.StringIO())
+    assert not ApiToken.objects.filter(user=employee).exists()
