@@ -16,7 +16,7 @@ from rest_framework.routers import SimpleRouter
 
 from perksu.api.fields import valid
 from perksu.api.permissions import IsManagerOrLeadOrPlatform, IsManagerOrPlatform
-from perksu.api.schema import ERROR_RESPONSES
+from perksu.api.schema import ERROR_RESPONSES, OneObjectSchema
 from perksu.errors import NotFoundError, PermissionDeniedError
 from perksu.replica import replica_reads
 
@@ -65,6 +65,7 @@ def csv_response(lines, filename: str) -> StreamingHttpResponse:
 
 class InsightsViewSet(viewsets.ViewSet):
     permission_classes = [IsManagerOrLeadOrPlatform]
+    schema = OneObjectSchema()  # GET /insights/ answers one object
 
     @extend_schema(
         operation_id="insights_retrieve",

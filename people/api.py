@@ -203,6 +203,12 @@ class MemberViewSet(tenant_api.UserViewSet):
     def _fresh(self, user: User) -> User:
         return self.queryset.get(pk=user.pk)
 
+    def _as_member(self, response: Response) -> Response:
+        """A platform staff answer of the users API in MemberOutput's shape (no profile: empty fields), so
+        every answer of /api/v1/users/ has the one documented shape."""
+        response.data = MemberOutput(self.queryset.get(pk=response.data["id"])).data
+        return response
+
     @extend_schema(
         summary="Add a member (platform: any tenant; manager: own tenant)",
         description="Wallet, profile (and a lead's budget) in one transaction. Without `password` the member "
@@ -217,7 +223,7 @@ class MemberViewSet(tenant_api.UserViewSet):
         tenant_id = data.pop("tenant_id", None)
         if actor.is_platform_admin:
             if data["role"] == Role.PLATFORM_ADMIN:
-                return super().create(request)
+                return self._as_member(super().create(request))
             if tenant_id is None:
                 raise serializers.ValidationError({"tenant_id": ["Name the tenant of the new member."]})
             tenant = self.platform_tenant(tenant_id)
@@ -255,7 +261,7 @@ class MemberViewSet(tenant_api.UserViewSet):
     def partial_update(self, request, pk=None):
         user = self.get_object()
         if user.tenant_id is None:
-            return super().partial_update(request, pk)
+            return self._as_member(super().partial_update(request, pk))
         data = valid(MemberUpdateInput, request.data)
         with transaction.atomic():
             if "role" in data and data["role"] != user.role:

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from perksu.api.fields import AmountField, IdField, StrictInput, valid
 from perksu.api.permissions import IsManager, IsMember
-from perksu.api.schema import ERROR_RESPONSES, IDEMPOTENCY_KEY, MONEY_ERROR_RESPONSES
+from perksu.api.schema import ERROR_RESPONSES, IDEMPOTENCY_KEY, MONEY_ERROR_RESPONSES, OneObjectSchema
 from perksu.api.viewsets import TenantScopedViewSet, money_response
 from perksu.replica import replica_reads
 from tenants.models import Tenant, User
@@ -301,7 +301,8 @@ class RecognitionEngagementMixin:
         request=CommentInput,
         responses={200: CommentOutput(many=True), 201: CommentOutput, **ERROR_RESPONSES},
     )
-    @action(detail=True, methods=["get", "post"], url_path="comments")
+    # Every comment of one recognition (at most 500), oldest first: a plain list, neither paged nor filtered.
+    @action(detail=True, methods=["get", "post"], url_path="comments", pagination_class=None, filter_backends=[])
     def comments(self, request, pk=None):
         if request.method == "POST":
             data = valid(CommentInput, request.data)
@@ -391,6 +392,12 @@ class CardOutput(serializers.Serializer):
     add_ons = serializers.ListField(child=serializers.DictField())
 
 
+class FeedPageOutput(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null on the last one.")
+    next_cursor = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page.")
+    results = CardOutput(many=True)
+
+
 def _plain(card: dict) -> dict:
     """A card without the model instances the pages use."""
     strip = lambda p: {k: v for k, v in p.items() if k not in ("user", "tone")}  # noqa: E731
@@ -403,6 +410,10 @@ def _plain(card: dict) -> dict:
 class FeedViewSet(TenantScopedViewSet):
     permission_classes = [IsMember]
     queryset = Recognition.objects.none()
+    # Its own keyset page (`next`, `next_cursor`, `results`) and its own filters (FeedQuery).
+    pagination_class = None
+    filter_backends: list = []
+    schema = OneObjectSchema()
 
     @extend_schema(
         summary="The feed: one card per recognition, newest first, by keyset (`cursor`)",
@@ -415,7 +426,7 @@ class FeedViewSet(TenantScopedViewSet):
             OpenApiParameter("cursor", str, description="`next_cursor` of the previous page."),
             OpenApiParameter("page_size", int, description="1–100 (20)."),
         ],
-        responses={200: CardOutput(many=True), **ERROR_RESPONSES},
+        responses={200: FeedPageOutput, **ERROR_RESPONSES},
     )
     @replica_reads()
     def list(self, request):

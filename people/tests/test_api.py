@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from PIL import Image
 from rest_framework.test import APIClient
 
+from people.api import MemberOutput
 from people.models import Profile, Team
 from people.services import team_create
 from tenants.models import User
@@ -260,3 +261,23 @@ def test_teams_crud_and_parent_loops(boss):
     assert response.status_code == 400 and response.json()["code"] == "team_cycle"
     assert client.delete(f"/api/v1/teams/{web['id']}/").status_code == 204
     assert list(Team.objects.values_list("name", flat=True)) == ["Engineering"]
+
+
+def test_platform_staff_created_and_changed_through_the_users_api_answer_in_the_member_shape(platform_admin):
+    client = client_for(platform_admin)
+    response = client.post(USERS, {"email": "ops@perksu.test", "full_name": "Ops", "role": "platform_admin"})
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    # The documented MemberOutput: every field present, the profile's empty for staff (they have none).
+    assert set(body) == set(MemberOutput().fields)
+    assert (body["tenant_id"], body["team"], body["manager"], body["title"], body["birthday"]) == (
+        None,
+        None,
+        None,
+        "",
+        None,
+    )
+    response = client.patch(f"{USERS}{body['id']}/", {"is_active": False})
+    assert response.status_code == 200, response.json()
+    assert set(response.json()) == set(MemberOutput().fields)
+    assert response.json()["is_active"] is False

@@ -1,6 +1,7 @@
 """Shared OpenAPI pieces: the error shapes of SPEC §6, documented once."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
@@ -69,7 +70,7 @@ _METHODS = {"get", "put", "patch", "post", "delete"}
 def document_error_responses(result, generator, request, public):
     """Document the error answers DRF can give on every operation, in the one shape of SPEC §6.
 
-    - 400 is either `Error` or the field map (`FieldErrors`), whatever the view declared;
+    - 400 is `Error` or the field map (`FieldErrors`), or the body the view itself declared for 400;
     - 401/403 on every authenticated operation, 404 everywhere (unknown ids, pages past the end);
     - 400 wherever there is a query, path or body input; 429 on the money endpoints
       (those taking an `Idempotency-Key`) and the token endpoint (wrong-password lockout).
@@ -100,7 +101,11 @@ def document_error_responses(result, generator, request, public):
                     {"description": _STANDARD[status], "content": {"application/json": {"schema": _ERROR_REF}}},
                 )
             if "400" in responses:
-                responses["400"].setdefault("content", {})["application/json"] = {"schema": bad_request}
+                content = responses["400"].setdefault("content", {})
+                declared = content.get("application/json", {}).get("schema")
+                # A view's own 400 body (e.g. the CSV import's per-row report) stays one of the choices.
+                own = [] if declared in (None, _ERROR_REF, bad_request) else [declared]
+                content["application/json"] = {"schema": {"anyOf": [*bad_request["anyOf"], *own]}}
     return result
 
 
@@ -112,3 +117,10 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "(header `Idempotent-Replayed: true`) and moves nothing twice; another body → 422; while the first request "
     "is still running → 409.",
 )
+
+
+class OneObjectSchema(AutoSchema):
+    """For a ViewSet whose list route answers one object (a report, a page with its cursor), not a list."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False

@@ -227,3 +227,22 @@ def test_every_operation_documents_its_error_answers(db):
             if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", [])):
                 assert "429" in responses, (method, path)
     assert "429" in schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]
+
+
+def test_answers_that_are_not_page_number_lists_are_documented_as_what_they_are(db):
+    """Found by schemathesis: the feed's keyset page, the insights object, a recognition's comment list and the
+    import's per-row 400 report were documented as page-number lists (or as a plain error)."""
+    import yaml
+
+    paths = yaml.safe_load(APIClient().get("/api/schema/").content)["paths"]
+
+    def body(path, method="get", status="200"):
+        return paths[path][method]["responses"][status]["content"]["application/json"]["schema"]
+
+    assert body("/api/v1/feed/") == {"$ref": "#/components/schemas/FeedPageOutput"}
+    assert body("/api/v1/insights/") == {"$ref": "#/components/schemas/InsightsOutput"}
+    assert body("/api/v1/recognitions/{id}/comments/") == {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/CommentOutput"},
+    }
+    assert {"$ref": "#/components/schemas/ImportOutput"} in body("/api/v1/users/import/", "post", "400")["anyOf"]
