@@ -686,7 +686,6 @@ def main(argv: list[str] | None = None) -> int:
     phase_http(run)
     if args.http_only:
         run.timings.append(("total", time.perf_counter() - started))
-        print(table(run))
         keys = ("pgbench_tps", "service_awards_per_s", "http_awards_per_s", "http_p50_ms", "http_p99_ms")
         print(json.dumps({k: run.figures.get(k) for k in (*keys, "http_workers", "http_worker_cpu_ms_per_award")}))
         return 0 if all(ok for _, _, ok in run.checks) else 1
