@@ -124,3 +124,17 @@ def test_a_replay_is_cheaper_than_the_original(world):
     assert response["Idempotent-Replayed"] == "true"
     assert len(replay.captured_queries) < len(original.captured_queries)
     assert not any(q["sql"].lstrip().upper().startswith("UPDATE") for q in replay.captured_queries)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_http_award_without_a_key_is_the_token_read_and_the_award_statement(funded_tenant, manager, employee):
+    """No BEGIN, SAVEPOINT, RELEASE or COMMIT around the award's one statement: it commits by itself
+    (money_response(..., self_contained=True)), and the token and its user are one read."""
+    client = token_client(manager)
+    body = {"to_user_id": str(employee.pk), "amount": 10, "recognition_message": "x"}
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(AWARD, body, format="json")
+    assert response.status_code == 200, response.json()
+    statements = [q["sql"].split(None, 1)[0].upper() for q in queries.captured_queries]
+    assert statements == ["SELECT", "WITH"], statements
