@@ -193,7 +193,7 @@ def _by_week(scope: Scope, period: Period, *, now: dt.datetime | None = None) ->
         output_field=IntegerField(),
     )
     rolled = (
-        _team_days(scope, period, now)
+        _closed_days(TeamDay, scope, period, now)
         .annotate(week=day_week)
         .values("week")
         .annotate(recognitions=Coalesce(Sum("recognitions"), 0), points=Coalesce(Sum("points"), 0))
@@ -211,18 +211,10 @@ def _by_week(scope: Scope, period: Period, *, now: dt.datetime | None = None) ->
     return buckets
 
 
-def _team_days(scope: Scope, period: Period, now: dt.datetime | None):
-    """The rollup rows of the period's closed days (received by the scope's teams)."""
+def _closed_days(model: type[TeamDay] | type[ValueDay], scope: Scope, period: Period, now: dt.datetime | None):
+    """The rollup rows (`TeamDay` or `ValueDay`) of the period's closed days, received by the scope's teams."""
     closed = rollups.closed_range(period, now) or (period.date_from, period.date_from - dt.timedelta(days=1))
-    qs = TeamDay.objects.filter(tenant_id=scope.tenant_id, day__range=closed)
-    if not scope.is_whole_tenant:
-        qs = qs.filter(team_id__in=scope.team_ids)
-    return qs
-
-
-def _value_days(scope: Scope, period: Period, now: dt.datetime | None):
-    closed = rollups.closed_range(period, now) or (period.date_from, period.date_from - dt.timedelta(days=1))
-    qs = ValueDay.objects.filter(tenant_id=scope.tenant_id, day__range=closed)
+    qs = model.objects.filter(tenant_id=scope.tenant_id, day__range=closed)
     if not scope.is_whole_tenant:
         qs = qs.filter(team_id__in=scope.team_ids)
     return qs
@@ -247,7 +239,9 @@ def _by_team(scope: Scope, period: Period, *, now: dt.datetime | None = None) ->
         received_in_scope(scope, period, window=window).values("receiver_id").annotate(n=Count("*"), p=Sum("points"))
     )
     inner, params = per_receiver.order_by().query.sql_with_params()
-    rolled = _team_days(scope, period, now).values("team_id").annotate(n=Sum("recognitions"), p=Sum("points"))
+    rolled = (
+        _closed_days(TeamDay, scope, period, now).values("team_id").annotate(n=Sum("recognitions"), p=Sum("points"))
+    )
     rolled_sql, rolled_params = rolled.order_by().query.sql_with_params()
     sql = f"""
         SELECT u.team_id, SUM(u.n), SUM(u.p) FROM (
@@ -295,7 +289,9 @@ def _by_value(scope: Scope, period: Period, *, now: dt.datetime | None = None) -
         .order_by()
     )
     inner_sql, inner_params = per_group.query.sql_with_params()
-    rolled = _value_days(scope, period, now).values("value_id").annotate(n=Sum("recognitions"), p=Sum("points"))
+    rolled = (
+        _closed_days(ValueDay, scope, period, now).values("value_id").annotate(n=Sum("recognitions"), p=Sum("points"))
+    )
     rolled_sql, rolled_params = rolled.order_by().query.sql_with_params()
     value_table, link_table = CompanyValue._meta.db_table, RecognitionValue._meta.db_table
     sql = f"""
