@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+from django.db.models import FileField, JSONField
 
 
 class _PreparedDebugCursor(CursorDebugWrapper):
@@ -73,8 +74,6 @@ def copy_rows(model, columns: list[str], rows: Iterable[Sequence]) -> int:
     """Insert `rows` (values in the order of `columns`, the fields' attnames: every column without
     a database default must be given) with one `COPY … FROM STDIN`. PostgreSQL only: for the bulk
     writes whose model instances would cost more than the rows (a wallet or an event per member)."""
-    from django.db.models import FileField, JSONField
-
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
     fields = [by_attname[c] for c in columns]
     converters = []
