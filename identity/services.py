@@ -64,10 +64,11 @@ class _TokenWithUser:
         columns = [f"t.{quote(f.column)}" for f in self.token_fields] + [
             f"u.{quote(f.column)}" for f in self.user_fields
         ]
+        token_user, token_hash = (ApiToken._meta.get_field(name).column for name in ("user", "key_hash"))
         self.sql = (
             f"SELECT {', '.join(columns)} FROM {quote(ApiToken._meta.db_table)} t "
-            f"JOIN {quote(User._meta.db_table)} u ON u.{quote(User._meta.pk.column)} = t.{quote('user_id')} "
-            f"WHERE t.{quote('key_hash')} = %s"
+            f"JOIN {quote(User._meta.db_table)} u ON u.{quote(User._meta.pk.column)} = t.{quote(token_user)} "
+            f"WHERE t.{quote(token_hash)} = %s"
         )
         fields = [*self.token_fields, *self.user_fields]
         self.compiler = ApiToken.objects.none().query.get_compiler(alias)
