@@ -1,0 +1,284 @@
+"""The schema is distributable by tenant (SPEC §14, docs/SCALING.md "Schema: what is distributable").
+
+Read from PostgreSQL's catalog, not from the models, because the catalog is what Citus checks
+when a table is distributed. For every table of a tenant-owned model (a model with a `tenant`
+foreign key; `tenants` itself is the root, distributed by its `id`):
+
+- its primary key includes the distribution column;
+- every unique constraint and unique index (partial and expression ones too) includes it;
+- every foreign key to another tenant-owned table goes through it on both sides, at the same
+  position (`(tenant_id, x_id) → t (tenant_id, id)`; to `tenants`: `tenant_id → tenants (id)`);
+- the distribution column is NOT NULL (Citus refuses a row without one).
+
+Every model of the project is either tenant-owned or named in `NOT_TENANT_OWNED` with what it is
+instead, so a new table without `tenant_id` fails here too. What is not distributable yet is in
+`NOT_YET`, one line of reason each; an entry that no longer describes a violation fails the test,
+so the list only shrinks.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.db import connection
+
+from tenants.models import Tenant
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+# Models without a `tenant` column, and why that is right for each.
+NOT_TENANT_OWNED = {
+    "authtoken.Token": "DRF's token table, unused since identity.ApiToken (kept for its migrations; empty)",
+    "tenants.User_groups": "Django's permission groups, unused (no groups are made); stays on the coordinator",
+    "tenants.User_user_permissions": "Django's per-user permissions, unused; stays on the coordinator",
+    "django_tasks_database.DBTaskResult": "the task queue's own table; stays on the coordinator",
+    "points.IdempotencyRecord": "no tenant column yet (every keyed request is a cross-node transaction)",
+}
+
+USERS_PK = "users keep the single-column key `id`: platform staff rows have no tenant (a separate change)"
+COMPOSITE_PK = "(tenant_id, id) primary key in the database not made yet"
+COMPOSITE_FK = "composite foreign key waits for the target's (tenant_id, id) primary key"
+PLATFORM_ROWS = "tenant is null for platform-wide rows (staff, the platform's own jobs): not placed yet"
+
+# Primary keys not through tenant_id yet, by table.
+PK_NOT_YET: dict[str, str] = {
+    "users": USERS_PK,
+    "allocation_logs": COMPOSITE_PK,
+    "allowance_boosts": COMPOSITE_PK,
+    "allowance_usage": COMPOSITE_PK,
+    "automated_awards": COMPOSITE_PK,
+    "automation_rules": COMPOSITE_PK,
+    "automation_runs": COMPOSITE_PK,
+    "company_values": COMPOSITE_PK,
+    "delegation_logs": COMPOSITE_PK,
+    "email_deliveries": COMPOSITE_PK,
+    "email_opt_outs": COMPOSITE_PK,
+    "events": COMPOSITE_PK,
+    "forfeit_log": COMPOSITE_PK,
+    "identity_api_tokens": COMPOSITE_PK,
+    "identity_scim_external_ids": COMPOSITE_PK,
+    "identity_scim_tokens": COMPOSITE_PK,
+    "identity_sso_configs": COMPOSITE_PK,
+    "insights_member_last": COMPOSITE_PK,
+    "insights_member_rollups": COMPOSITE_PK,
+    "insights_payroll_months": COMPOSITE_PK,
+    "insights_payroll_wallet_months": COMPOSITE_PK,
+    "insights_rollup_days": COMPOSITE_PK,
+    "insights_team_days": COMPOSITE_PK,
+    "insights_value_days": COMPOSITE_PK,
+    "lead_budgets": COMPOSITE_PK,
+    "notifications": COMPOSITE_PK,
+    "platform_billing_logs": COMPOSITE_PK,
+    "profiles": COMPOSITE_PK,
+    "recognition_comments": COMPOSITE_PK,
+    "recognition_reactions": COMPOSITE_PK,
+    "recognition_values": COMPOSITE_PK,
+    "recognitions": COMPOSITE_PK,
+    "redemptions": COMPOSITE_PK,
+    "rewards": COMPOSITE_PK,
+    "scheduled_runs": COMPOSITE_PK,
+    "settings_change_logs": COMPOSITE_PK,
+    "teams": COMPOSITE_PK,
+    "wallet_ledger": COMPOSITE_PK,
+    "wallets": COMPOSITE_PK,
+    "webhook_attempts": COMPOSITE_PK,
+    "webhook_deliveries": COMPOSITE_PK,
+    "webhook_endpoints": COMPOSITE_PK,
+}
+
+# Foreign keys to these tables stay single-column, for the reason given.
+FK_TARGETS_NOT_YET = {"users": USERS_PK}
+
+# Tables whose tenant_id may be NULL (Citus refuses a NULL distribution column).
+NULL_NOT_YET: dict[str, str] = {
+    "users": "platform staff have no tenant: " + USERS_PK,
+    "email_opt_outs": "a platform admin's e-mail opt-out has no tenant",
+    "email_deliveries": "e-mails to platform admins (books drift) have no tenant",
+    "scheduled_runs": "platform-wide scheduled jobs have no tenant",
+    "identity_api_tokens": "a platform admin's API token has no tenant",
+}
+
+# Unique indexes and foreign keys not distributable yet: (kind, table, name) → reason.
+NOT_YET: dict[tuple[str, str, str], str] = {
+    ("fk", "automated_awards", "automated_awards_rule_id_51509eb3_fk_automation_rules_id"): COMPOSITE_FK,
+    ("fk", "forfeit_log", "forfeit_log_ledger_entry_id_51c770c7_fk_wallet_ledger_id"): COMPOSITE_FK,
+    ("fk", "notifications", "notifications_event_id_b023b11d_fk_events_id"): COMPOSITE_FK,
+    ("fk", "platform_billing_logs", "platform_billing_log_allocation_log_id_fb703187_fk_allocatio"): COMPOSITE_FK,
+    ("fk", "profiles", "profiles_team_id_e3bb074e_fk_teams_id"): COMPOSITE_FK,
+    ("fk", "recognition_values", "recognition_values_value_id_d6897f9d_fk_company_values_id"): COMPOSITE_FK,
+    ("fk", "redemptions", "redemptions_reward_id_d3d07210_fk_rewards_id"): COMPOSITE_FK,
+    ("fk", "teams", "teams_parent_id_3933edcf_fk_teams_id"): COMPOSITE_FK,
+    ("fk", "wallet_ledger", "wallet_ledger_recognition_id_54d4457f_fk_recognitions_id"): COMPOSITE_FK,
+    ("fk", "wallet_ledger", "wallet_ledger_redemption_id_799e2a5e_fk_redemptions_id"): COMPOSITE_FK,
+    ("fk", "wallet_ledger", "wallet_ledger_wallet_id_3aed4214_fk_wallets_id"): COMPOSITE_FK,
+    ("fk", "webhook_attempts", "webhook_attempts_delivery_id_dc2a0a51_fk_webhook_deliveries_id"): COMPOSITE_FK,
+    ("fk", "webhook_attempts", "webhook_attempts_endpoint_id_ce6bbdd3_fk_webhook_endpoints_id"): COMPOSITE_FK,
+    ("fk", "webhook_deliveries", "webhook_deliveries_endpoint_id_8d287091_fk_webhook_endpoints_id"): COMPOSITE_FK,
+    (
+        "unique",
+        "email_deliveries",
+        "email_delivery_once",
+    ): "the delivery key is global (it names an event, or a tenant, person and period)",
+    ("unique", "email_opt_outs", "email_opt_out_once"): "one opt-out per (user, category), tenant not in it yet",
+    ("unique", "forfeit_log", "forfeit_log_ledger_entry_id_key"): "OneToOne to the ledger entry, tenant not in it yet",
+    (
+        "unique",
+        "identity_api_tokens",
+        "identity_api_tokens_key_hash_key",
+    ): "a token is looked up by its hash before the tenant is known",
+    (
+        "unique",
+        "identity_scim_tokens",
+        "identity_scim_tokens_key_hash_key",
+    ): "a token is looked up by its hash before the tenant is known",
+    ("unique", "lead_budgets", "lead_budgets_lead_id_key"): "OneToOne to the lead, tenant not in it yet",
+    (
+        "unique",
+        "platform_billing_logs",
+        "platform_billing_logs_allocation_log_id_key",
+    ): "OneToOne to the allocation, tenant not in it yet",
+    (
+        "unique",
+        "redemptions",
+        "redemptions_voucher_code_key",
+    ): "voucher codes are unique across tenants; no reference table yet",
+    ("unique", "scheduled_runs", "scheduled_run_once"): "(job, scope), tenant not in it yet",
+    ("unique", "tenants", "tenants_slug_key"): "slugs are unique across tenants; no reference table yet",
+    ("unique", "users", "users_email_key"): "e-mails are unique across tenants (login); no reference table yet",
+    ("unique", "wallet_ledger", "ledger_one_entry_per_position"): "(wallet, entry_no), tenant not in it yet",
+    ("unique", "wallets", "wallets_user_id_key"): "OneToOne to the user, tenant not in it yet",
+}
+
+
+def tenant_owned_tables() -> dict[str, str]:
+    """{table: distribution column} for the root and every tenant-owned table."""
+    tables = {Tenant._meta.db_table: "id"}
+    for model in apps.get_models(include_auto_created=True):
+        fields = {f.name: f for f in model._meta.concrete_fields}
+        tenant = fields.get("tenant")
+        if tenant is not None and tenant.is_relation and tenant.related_model is Tenant:
+            tables[model._meta.db_table] = tenant.column
+    return tables
+
+
+def _catalog(tables: dict[str, str]):
+    """Primary keys, unique indexes and foreign keys of `tables`, with column names resolved."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.relname, i.relname, ix.indisprimary,
+                   array(SELECT coalesce(a.attname, '<expression>')
+                           FROM unnest(ix.indkey) WITH ORDINALITY k(attnum, n)
+                           LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+                          ORDER BY k.n)
+              FROM pg_index ix
+              JOIN pg_class c ON c.oid = ix.indrelid
+              JOIN pg_class i ON i.oid = ix.indexrelid
+              JOIN pg_namespace ns ON ns.oid = c.relnamespace
+             WHERE ns.nspname = current_schema() AND ix.indisunique AND c.relname = ANY(%s)
+            """,
+            [list(tables)],
+        )
+        indexes = cursor.fetchall()
+        cursor.execute(
+            """
+            SELECT c.relname, con.conname, r.relname,
+                   array(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(attnum, n)
+                           JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+                          ORDER BY k.n),
+                   array(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(attnum, n)
+                           JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
+                          ORDER BY k.n)
+              FROM pg_constraint con
+              JOIN pg_class c ON c.oid = con.conrelid
+              JOIN pg_class r ON r.oid = con.confrelid
+              JOIN pg_namespace ns ON ns.oid = c.relnamespace
+             WHERE ns.nspname = current_schema() AND con.contype = 'f' AND c.relname = ANY(%s)
+            """,
+            [list(tables)],
+        )
+        foreign_keys = cursor.fetchall()
+        cursor.execute(
+            """
+            SELECT c.relname, a.attname
+              FROM pg_attribute a
+              JOIN pg_class c ON c.oid = a.attrelid
+              JOIN pg_namespace ns ON ns.oid = c.relnamespace
+             WHERE ns.nspname = current_schema() AND c.relname = ANY(%s) AND a.attnum > 0 AND NOT a.attnotnull
+            """,
+            [list(tables)],
+        )
+        nullable = set(cursor.fetchall())
+    return indexes, foreign_keys, nullable
+
+
+def distribution_violations() -> dict[tuple[str, str, str], str]:
+    """Every primary key, unique index and foreign key that Citus would refuse, as
+    (kind, table, name) → what is wrong."""
+    tables = tenant_owned_tables()
+    indexes, foreign_keys, nullable = _catalog(tables)
+    found = {}
+    for table, column in tables.items():
+        if (table, column) in nullable:
+            found[("null", table, column)] = f"{table}.{column} may be NULL"
+    for table, name, primary, columns in indexes:
+        if tables[table] not in columns:
+            kind = "pk" if primary else "unique"
+            found[(kind, table, name)] = f"{table} ({', '.join(columns)}) lacks {tables[table]}"
+    for table, name, target, columns, target_columns in foreign_keys:
+        if target not in tables:
+            continue
+        through = list(zip(columns, target_columns, strict=True))
+        if (tables[table], tables[target]) not in through:
+            found[("fk", table, name)] = (
+                f"{table} ({', '.join(columns)}) → {target} ({', '.join(target_columns)}) "
+                f"does not go through {tables[table]} → {target}.{tables[target]}"
+            )
+    return found
+
+
+def _allowed(key: tuple[str, str, str]) -> bool:
+    kind, table, _name = key
+    return key in NOT_YET or (kind == "pk" and table in PK_NOT_YET) or (kind == "null" and table in NULL_NOT_YET)
+
+
+def _allowed_fk(key: tuple[str, str, str], message: str) -> bool:
+    return key[0] == "fk" and any(f"→ {target} (" in message for target in FK_TARGETS_NOT_YET)
+
+
+def test_every_model_is_tenant_owned_or_says_why_not():
+    owned = tenant_owned_tables()
+    unexplained = sorted(
+        model._meta.label
+        for model in apps.get_models(include_auto_created=True)
+        if model._meta.db_table not in owned
+        and model._meta.label not in NOT_TENANT_OWNED
+        and not model._meta.proxy
+        and model._meta.managed
+        and model._meta.app_label not in {"auth", "contenttypes", "sessions", "admin"}
+    )
+    assert unexplained == [], (
+        f"tables without tenant_id (SPEC §14): add it, or say why in NOT_TENANT_OWNED: {unexplained}"
+    )
+    stale = sorted(label for label in NOT_TENANT_OWNED if apps.get_model(label)._meta.db_table in owned)
+    assert stale == [], f"now tenant-owned, remove from NOT_TENANT_OWNED: {stale}"
+
+
+def test_keys_uniques_and_foreign_keys_go_through_tenant_id():
+    found = distribution_violations()
+    refused = {k: v for k, v in found.items() if not _allowed(k) and not _allowed_fk(k, v)}
+    assert refused == {}, "not distributable by tenant (SPEC §14):\n" + "\n".join(
+        f"  {k}: {v}" for k, v in sorted(refused.items())
+    )
+    stale = sorted(set(NOT_YET) - set(found))
+    assert stale == [], f"fixed: remove from NOT_YET {stale}"
+    stale_pk = sorted(t for t in PK_NOT_YET if not any(k[:2] == ("pk", t) for k in found))
+    assert stale_pk == [], f"fixed: remove from PK_NOT_YET {stale_pk}"
+    stale_null = sorted(t for t in NULL_NOT_YET if not any(k[:2] == ("null", t) for k in found))
+    assert stale_null == [], f"fixed: remove from NULL_NOT_YET {stale_null}"
+    stale_fk = sorted(
+        target
+        for target in FK_TARGETS_NOT_YET
+        if not any(f"→ {target} (" in v for k, v in found.items() if k[0] == "fk")
+    )
+    assert stale_fk == [], f"fixed: remove from FK_TARGETS_NOT_YET {stale_fk}"
