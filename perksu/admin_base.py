@@ -33,7 +33,7 @@ from perksu.errors import DomainError
 
 CSV_CHUNK = 2000
 # A cell starting with one of these is read as a formula by spreadsheet programs.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _is_platform_admin(request) -> bool:
@@ -139,7 +139,7 @@ def csv_cell(value: Any) -> Any:
     if kind is int or kind is Decimal or kind is bool:
         return value
     if kind is str:
-        return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
+        return "'" + value if value.startswith(FORMULA_PREFIXES) else value
     if value is None:
         return ""
     if kind is dt.datetime:
@@ -147,7 +147,7 @@ def csv_cell(value: Any) -> Any:
     if kind is uuid.UUID or kind is dt.date:
         return str(value)
     text = str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 class _Echo:

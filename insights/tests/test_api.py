@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import uuid
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -162,6 +163,37 @@ def test_payroll_export_per_member_with_value_in_the_currency(books):
     ]
     assert as_dicts[0]["points received: recognition"] == "100"
     assert as_dicts[0]["period from"] == "2026-03-01"
+
+
+@pytest.mark.postgres
+def test_postgresql_writes_the_payroll_lines_python_would_write(books):
+    """On PostgreSQL the lines are written by COPY: read back, they must be exactly what Python's
+    writer gives for the same members — quotes, commas and line breaks in names, formula cells,
+    an empty team, accents, and cents rounded half up (50 × 0.0125 = 0.625 → 0.63)."""
+    from insights.payroll import COLUMNS, _written_lines, payroll_csv
+    from insights.periods import Period
+    from insights.scope import resolve_scope
+    from people.models import Profile
+
+    Tenant.objects.filter(pk=books.tenant.pk).update(point_value=Decimal("0.0125"))
+    User = type(books.leo)
+    User.objects.filter(pk=books.asha.pk).update(full_name='Ásha "Ana", Çelik\nsecond line')
+    User.objects.filter(pk=books.rahul.pk).update(full_name="=SUM(A1:A9)", email="-rahul@triton.test")
+    Profile.objects.filter(user=books.asha).update(team=None)
+    Team.objects.filter(pk=books.platform.pk).update(name='@Platform, "core"')
+    scope = resolve_scope(books.maya)
+    period = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31), ZoneInfo("Asia/Kolkata"))
+
+    copied = b"".join(part if isinstance(part, bytes) else part.encode() for part in payroll_csv(scope, period))
+    header = ",".join(f'"{h}"' if "," in h else h for _, h in COLUMNS) + "\r\n"
+    written = header + "".join(_written_lines(scope, period))
+    as_rows = lambda text: list(csv.reader(io.StringIO(text)))  # noqa: E731
+    assert as_rows(copied.decode()) == as_rows(written)
+    lines = {row[1]: row for row in as_rows(written)[1:]}
+    assert lines["employee@triton.test"][2:4] == ['Ásha "Ana", Çelik\nsecond line', ""]
+    assert lines["'-rahul@triton.test"][2:4] == ["'=SUM(A1:A9)", '\'@Platform, "core"']
+    assert [lines[e][11] for e in ("employee@triton.test", "'-rahul@triton.test")] == ["1.25", "0.63"]
+    assert lines["employee@triton.test"][10] == "0.0125"
 
 
 def test_payroll_counts_redemptions_and_refunds(books):

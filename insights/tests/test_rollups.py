@@ -76,6 +76,7 @@ def _build(monkeypatch, seed, tz_name, tenant, manager, lead, employee, other_em
             )
     periods = [Period(local_now.date() - dt.timedelta(days=29), local_now.date(), tz)]  # the default: last 30 days
     periods.append(Period(dt.date(2026, 2, 1), dt.date(2026, 3, 5), tz))  # February whole: its payroll rollup
+    periods.append(Period(dt.date(2026, 2, 1), dt.date(2026, 2, 28), tz))  # February alone: its rollup rows as they are
     for _ in range(4):
         start = local_now.date() - dt.timedelta(days=rnd.randint(-2, 55))
         periods.append(Period(start, start + dt.timedelta(days=rnd.randint(0, 40)), tz))
