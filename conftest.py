@@ -4,10 +4,13 @@ Balances are put in place by calling the services (allocate, delegate, award),
 never by writing balance fields.
 """
 
+import os
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
 
+from perksu import citus
 from points.services import lead_delegate, tenant_allocate
 from recognition.services import recognition_create
 from tenants.tests.factories import (
@@ -110,14 +113,57 @@ def is_postgres():
     return connection.vendor == "postgresql"
 
 
-def pytest_collection_modifyitems(config, items):
-    """Tests marked `postgres` need PostgreSQL; on SQLite they skip, saying why."""
-    if connection.vendor == "postgresql":
+def citus_enabled() -> bool:
+    """A Citus run: DATABASE_URL points at the coordinator and CITUS_WORKER_URLS lists the workers."""
+    return bool(citus.worker_urls()) and connection.vendor == "postgresql"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """On Citus, after pytest-django has created and migrated the test database on the
+    coordinator: the same database on every worker, the extension on every node, the workers
+    registered, the tables distributed (perksu/citus.py). What Citus refuses is printed at the
+    end of the run (and written to CITUS_REPORT if set); the refused tables stay local."""
+    if not citus_enabled():
+        yield
         return
-    reason = (
+    workers = citus.worker_urls()
+    name = connection.settings_dict["NAME"]
+    coordinator = (connection.settings_dict["HOST"] or "127.0.0.1", int(connection.settings_dict["PORT"] or 5432))
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        citus.prepare_cluster(cursor, name, coordinator, workers)
+        outcomes = citus.distribute(cursor)
+    if os.environ.get("CITUS_REPORT"):
+        with open(os.environ["CITUS_REPORT"], "w") as out:
+            out.write(citus.report(outcomes) + "\n")
+    yield
+    with django_db_blocker.unblock():
+        connection.close()
+        for url in workers:
+            citus.drop_on_worker(url, name)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if citus.distribute_outcomes():
+        terminalreporter.section("Citus distribution")
+        terminalreporter.write_line(citus.report(citus.distribute_outcomes()))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `postgres` need PostgreSQL and tests marked `citus` a Citus cluster; elsewhere
+    they skip, saying why."""
+    postgres_reason = (
         "needs PostgreSQL: SQLite serialises all writers, so row locks, triggers and real "
         "concurrency are proven on PostgreSQL (set DATABASE_URL=postgres://…)"
     )
+    citus_reason = (
+        "needs a Citus cluster: DATABASE_URL at the coordinator and CITUS_WORKER_URLS="
+        "postgres://user@host:port,… at the workers (docs/SCALING.md)"
+    )
+    on_postgres = connection.vendor == "postgresql"
+    on_citus = citus_enabled()
     for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(pytest.mark.skip(reason=reason))
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason=postgres_reason))
+        elif "citus" in item.keywords and not on_citus:
+            item.add_marker(pytest.mark.skip(reason=citus_reason))

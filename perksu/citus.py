@@ -1,0 +1,213 @@
+"""Putting Perksu's database on a Citus cluster (docs/SCALING.md, "Running on Citus").
+
+Citus creates no database on its workers and keeps its node list per database, so a new
+database needs, on every node, the database itself and `CREATE EXTENSION citus`, then, on the
+coordinator, the workers registered and the tables distributed:
+
+- `tenants` by `id`;
+- every table with a `tenant_id` column (a tenant-owned model) by `tenant_id`, co-located with
+  `tenants`, so one tenant's rows of every table live in shards on the same worker;
+- the small global tables in `REFERENCE_TABLES` as reference tables (a copy on every node);
+- anything else stays a plain table on the coordinator.
+
+`distribute()` tries every table and returns what Citus answered for each, refusals included,
+so what is not distributable yet is reported with Citus' own message instead of hidden. The
+test suite (conftest.py, `CITUS_WORKER_URLS`) and `bench/points.py --citus-workers` use it.
+Nothing here runs unless asked: plain PostgreSQL and SQLite never import psycopg through it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+TENANTS = "tenants"
+# Global tables small enough to copy to every node; a distributed table may reference them.
+REFERENCE_TABLES = (
+    "django_content_type",
+    "auth_permission",
+    "auth_group",
+    "auth_group_permissions",
+)
+# Shards per distributed table. Citus' default is 32; a handful per worker routes the same way
+# and keeps a TRUNCATE of the whole schema (between transactional tests) affordable.
+DEFAULT_SHARD_COUNT = 4
+
+
+@dataclass
+class Outcome:
+    table: str
+    kind: str  # "distributed", "reference" or "local"
+    ok: bool
+    detail: str = ""
+
+    def line(self) -> str:
+        state = "ok" if self.ok else "REFUSED"
+        return f"{self.table:<34} {self.kind:<11} {state}{': ' + self.detail if self.detail else ''}"
+
+
+_last_outcomes: list[Outcome] = []
+
+
+def distribute_outcomes() -> list[Outcome]:
+    """What the last distribute() in this process got from Citus, table by table."""
+    return list(_last_outcomes)
+
+
+def worker_urls(value: str | None = None) -> list[str]:
+    """`CITUS_WORKER_URLS`: comma-separated `postgres://user@host:port` of the workers, as the
+    coordinator reaches them (the database name, if any, is ignored: the database is the one
+    being set up)."""
+    raw = os.environ.get("CITUS_WORKER_URLS", "") if value is None else value
+    return [u.strip() for u in raw.split(",") if u.strip()]
+
+
+def _parts(url: str) -> tuple[str, int, str]:
+    p = urlsplit(url)
+    return p.hostname or "127.0.0.1", p.port or 5432, p.username or "postgres"
+
+
+def _admin(url: str, dbname: str):
+    import psycopg
+
+    host, port, user = _parts(url)
+    password = urlsplit(url).password
+    return psycopg.connect(host=host, port=port, user=user, password=password, dbname=dbname, autocommit=True)
+
+
+def create_on_worker(url: str, dbname: str) -> None:
+    """(Re)create `dbname` on one worker with the citus extension in it."""
+    from psycopg import sql
+
+    with _admin(url, "postgres") as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    with _admin(url, dbname) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS citus")
+
+
+def drop_on_worker(url: str, dbname: str) -> None:
+    from psycopg import sql
+
+    with _admin(url, "postgres") as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+def prepare_cluster(cursor, dbname: str, coordinator: tuple[str, int], workers: list[str]) -> None:
+    """On the coordinator's database `dbname` (cursor): the extension, the coordinator's own
+    address and the workers, each worker's `dbname` created first."""
+    for url in workers:
+        create_on_worker(url, dbname)
+    cursor.execute("CREATE EXTENSION IF NOT EXISTS citus")
+    cursor.execute("SELECT citus_set_coordinator_host(%s, %s)", list(coordinator))
+    for url in workers:
+        host, port, _ = _parts(url)
+        cursor.execute("SELECT citus_add_node(%s, %s)", [host, port])
+
+
+def _tables(cursor) -> dict[str, bool]:
+    """Every ordinary table of the public schema → whether it has a tenant_id column."""
+    cursor.execute(
+        """
+        SELECT c.relname, bool_or(a.attname = 'tenant_id')
+        FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
+        GROUP BY c.relname
+        """
+    )
+    return dict(cursor.fetchall())
+
+
+def _references(cursor) -> dict[str, set[str]]:
+    """Table → the tables its foreign keys point at (itself excluded)."""
+    cursor.execute(
+        """
+        SELECT c.conrelid::regclass::text, c.confrelid::regclass::text
+        FROM pg_constraint c
+        WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace AND c.conrelid <> c.confrelid
+        """
+    )
+    refs: dict[str, set[str]] = {}
+    for table, target in cursor.fetchall():
+        refs.setdefault(table.strip('"'), set()).add(target.strip('"'))
+    return refs
+
+
+def plan(cursor) -> list[tuple[str, str]]:
+    """(table, kind) in the order Citus needs: reference tables, `tenants`, then the tenant-owned
+    tables, each after the tables it references; then the ones that stay local."""
+    tables = _tables(cursor)
+    refs = _references(cursor)
+    kinds = {}
+    for name, has_tenant in tables.items():
+        if name in REFERENCE_TABLES:
+            kinds[name] = "reference"
+        elif name == TENANTS or has_tenant:
+            kinds[name] = "distributed"
+        else:
+            kinds[name] = "local"
+    rank = {"reference": 0, "distributed": 1, "local": 2}
+    ordered: list[tuple[str, str]] = []
+    done: set[str] = set()
+
+    def visit(name: str, trail: frozenset = frozenset()) -> None:
+        if name in done or name in trail or name not in kinds:
+            return
+        for target in sorted(refs.get(name, ())):
+            if rank[kinds.get(target, "local")] <= rank[kinds[name]]:
+                visit(target, trail | {name})
+        done.add(name)
+        ordered.append((name, kinds[name]))
+
+    for kind in ("reference", "distributed", "local"):
+        for name in sorted(t for t, k in kinds.items() if k == kind and t != TENANTS):
+            if kind == "distributed" and TENANTS in kinds:
+                visit(TENANTS)
+            visit(name)
+    return ordered
+
+
+def distribute(cursor, shard_count: int | None = None) -> list[Outcome]:
+    """Distribute every table by plan(); a refusal is recorded with Citus' message and the
+    table stays local. Runs in autocommit: one table's refusal does not undo the others."""
+    count = shard_count or int(os.environ.get("CITUS_SHARD_COUNT", DEFAULT_SHARD_COUNT))
+    cursor.execute(f"SET citus.shard_count = {int(count)}")
+    # The append-only ledgers keep their triggers; Citus creates them on every shard.
+    cursor.execute("SET citus.enable_unsafe_triggers = on")
+    outcomes = []
+    colocation = TENANTS
+    for table, kind in plan(cursor):
+        if kind == "local":
+            outcomes.append(Outcome(table, kind, True, "stays on the coordinator"))
+            continue
+        if kind == "reference":
+            statement, params = "SELECT create_reference_table(%s)", [table]
+        elif table == TENANTS:
+            statement, params = "SELECT create_distributed_table(%s, 'id')", [table]
+        else:
+            # With `tenants` refused, the others are still tried (co-located among themselves),
+            # so each reports its own refusal rather than the missing co-location target.
+            statement = "SELECT create_distributed_table(%s, 'tenant_id', colocate_with => %s)"
+            params = [table, colocation]
+        try:
+            cursor.execute(statement, params)
+        except Exception as exc:  # Citus' refusal is the result, recorded word for word
+            message = str(exc).strip().splitlines()
+            outcomes.append(Outcome(table, kind, False, " / ".join(line.strip() for line in message)))
+            if table == TENANTS:
+                colocation = "default"
+        else:
+            outcomes.append(Outcome(table, kind, True))
+    _last_outcomes[:] = outcomes
+    return outcomes
+
+
+def report(outcomes: list[Outcome]) -> str:
+    refused = [o for o in outcomes if not o.ok]
+    counts = {k: sum(1 for o in outcomes if o.ok and o.kind == k) for k in ("distributed", "reference", "local")}
+    head = (
+        f"Citus: {counts['distributed']} tables distributed by tenant, {counts['reference']} reference, "
+        f"{counts['local']} local on the coordinator, {len(refused)} refused"
+    )
+    return "\n".join([head, *(o.line() for o in outcomes)])
