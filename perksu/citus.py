@@ -134,9 +134,28 @@ def _references(cursor) -> dict[str, set[str]]:
     return refs
 
 
+def _unique_without(cursor, table: str, column: str) -> list[str]:
+    """The primary key, unique constraints and unique indexes of `table` without `column`:
+    what Citus means by "cannot create constraint", which it does not name."""
+    cursor.execute(
+        """
+        SELECT i.indexrelid::regclass::text
+        FROM pg_index i
+        WHERE i.indrelid = %s::regclass AND i.indisunique
+          AND NOT EXISTS (
+            SELECT 1 FROM pg_attribute a
+            WHERE a.attrelid = i.indrelid AND a.attname = %s AND a.attnum = ANY (i.indkey)
+          )
+        ORDER BY 1
+        """,
+        [table, column],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
 def plan(cursor) -> list[tuple[str, str]]:
-    """(table, kind) in the order Citus needs: reference tables, `tenants`, then the tenant-owned
-    tables, each after the tables it references; then the ones that stay local."""
+    """(table, kind) in the order Citus needs: `tenants`, the tenant-owned tables, then the
+    reference tables, each after the tables it references; then the ones that stay local."""
     tables = _tables(cursor)
     refs = _references(cursor)
     kinds = {}
@@ -160,7 +179,11 @@ def plan(cursor) -> list[tuple[str, str]]:
         done.add(name)
         ordered.append((name, kinds[name]))
 
-    for kind in ("reference", "distributed", "local"):
+    # Distributed tables first: a reference table made while they are still plain would turn
+    # every table linked to it by a foreign key into a "Citus local table" on the coordinator,
+    # which cannot be distributed afterwards if it has an identity column. A distributed table
+    # that references a reference table still gets it first (visit()).
+    for kind in ("distributed", "reference", "local"):
         for name in sorted(t for t, k in kinds.items() if k == kind and t != TENANTS):
             if kind == "distributed" and TENANTS in kinds:
                 visit(TENANTS)
@@ -193,8 +216,11 @@ def distribute(cursor, shard_count: int | None = None) -> list[Outcome]:
         try:
             cursor.execute(statement, params)
         except Exception as exc:  # Citus' refusal is the result, recorded word for word
-            message = str(exc).strip().splitlines()
-            outcomes.append(Outcome(table, kind, False, " / ".join(line.strip() for line in message)))
+            message = " / ".join(line.strip() for line in str(exc).strip().splitlines())
+            if kind == "distributed" and "cannot create constraint" in message:
+                column = "id" if table == TENANTS else "tenant_id"
+                message += f" [without {column}: {', '.join(_unique_without(cursor, table, column))}]"
+            outcomes.append(Outcome(table, kind, False, message))
             if table == TENANTS:
                 colocation = "default"
         else:
