@@ -163,7 +163,7 @@ def pytest_collection_modifyitems(config, items):
     on_postgres = connection.vendor == "postgresql"
     on_citus = citus_enabled()
     for item in items:
-        if "postgres" in item.keywords and not on_postgres:
-            item.add_marker(pytest.mark.skip(reason=postgres_reason))
-        elif "citus" in item.keywords and not on_citus:
+        if "citus" in item.keywords and not on_citus:
             item.add_marker(pytest.mark.skip(reason=citus_reason))
+        elif "postgres" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason=postgres_reason))
