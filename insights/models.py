@@ -14,6 +14,11 @@ ended in the tenant's timezone — and checked by `reconcile` against a rebuild.
 - `PayrollMonth` marks a closed local month as built; `PayrollWalletMonth` holds the
   payroll export's sums of the ledger per (month, wallet).
 
+Every primary key starts with the tenant (SPEC §14, so the tables distribute by tenant): the
+natural key where there is one — (tenant, day), (tenant, month), (tenant, month, wallet),
+(tenant, member) — and (tenant, id) with an id from the application where there is none.
+No table draws from a sequence.
+
 Team, value and wallet are plain ids, not foreign keys: a rollup row must never
 block or cascade a change to what it summarises (reconcile finds a row that no
 longer matches its sources).
@@ -21,12 +26,15 @@ longer matches its sources).
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 
 from tenants.models import Tenant
 
 
 class RollupDay(models.Model):
+    pk = models.CompositePrimaryKey("tenant", "day")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     teams_key = models.CharField(max_length=64)
@@ -34,14 +42,15 @@ class RollupDay(models.Model):
 
     class Meta:
         db_table = "insights_rollup_days"
-        constraints = [models.UniqueConstraint(fields=["tenant", "day"], name="insights_rollup_day_once")]
 
     def __str__(self) -> str:
         return f"{self.tenant_id} {self.day}"
 
 
 class TeamDay(models.Model):
+    pk = models.CompositePrimaryKey("tenant", "id")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    id = models.UUIDField(default=uuid.uuid4, editable=False)
     day = models.DateField()
     team_id = models.UUIDField(null=True)
     funding_source = models.CharField(max_length=16)
@@ -57,7 +66,9 @@ class TeamDay(models.Model):
 
 
 class ValueDay(models.Model):
+    pk = models.CompositePrimaryKey("tenant", "id")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    id = models.UUIDField(default=uuid.uuid4, editable=False)
     day = models.DateField()
     team_id = models.UUIDField(null=True)
     value_id = models.UUIDField()
@@ -73,6 +84,7 @@ class ValueDay(models.Model):
 
 
 class PayrollMonth(models.Model):
+    pk = models.CompositePrimaryKey("tenant", "month")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
     month = models.DateField()
     """The first day of the month, in the tenant's calendar."""
@@ -80,13 +92,13 @@ class PayrollMonth(models.Model):
 
     class Meta:
         db_table = "insights_payroll_months"
-        constraints = [models.UniqueConstraint(fields=["tenant", "month"], name="insights_payroll_month_once")]
 
     def __str__(self) -> str:
         return f"{self.tenant_id} {self.month:%Y-%m}"
 
 
 class PayrollWalletMonth(models.Model):
+    pk = models.CompositePrimaryKey("tenant", "month", "wallet_id")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
     month = models.DateField()
     wallet_id = models.UUIDField()
@@ -99,9 +111,6 @@ class PayrollWalletMonth(models.Model):
 
     class Meta:
         db_table = "insights_payroll_wallet_months"
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "month", "wallet_id"], name="insights_payroll_wallet_once")
-        ]
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.wallet_id}"
@@ -110,7 +119,7 @@ class PayrollWalletMonth(models.Model):
 class MemberRollup(models.Model):
     """How far `MemberLast` is built: every recognition of the tenant's closed days up to `through`."""
 
-    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="+")
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="+", primary_key=True)
     through = models.DateField()
 
     class Meta:
@@ -123,13 +132,13 @@ class MemberRollup(models.Model):
 class MemberLast(models.Model):
     """A member's newest recognition received up to the end of `MemberRollup.through`."""
 
+    pk = models.CompositePrimaryKey("tenant", "user_id")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
     user_id = models.UUIDField()
     last_received_at = models.DateTimeField()
 
     class Meta:
         db_table = "insights_member_last"
-        constraints = [models.UniqueConstraint(fields=["tenant", "user_id"], name="insights_member_last_once")]
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.last_received_at}"
