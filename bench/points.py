@@ -30,6 +30,13 @@ overdraft count and `reconcile()`:
 `--database NAME` names the bench database (default perksu_bench), so two runs on one
 server do not drop each other's.
 
+`--citus-workers postgres://user@host:port,…` (default: CITUS_WORKER_URLS) runs on a Citus
+cluster whose coordinator is DATABASE_URL: the bench database is made on every worker too,
+with the extension, the workers registered, and after the migrations the tables and the award
+function distributed by tenant (perksu/citus.py), Citus' refusals printed. pgbench still runs
+on the coordinator alone. With `--http-only` that is the award phases on Citus
+(docs/SCALING.md).
+
 docs/PERFORMANCE.md explains the method and records the figures.
 """
 
@@ -54,6 +61,7 @@ if str(ROOT) not in sys.path:
 from bench.server import Server, pgbench_tps  # noqa: E402
 
 BENCH_DB = "perksu_bench"
+CITUS_WORKERS: list[str] = []
 PGBENCH_DB = "pgbench_bench"
 JSON_KEYS = (
     "pgbench_tps",
@@ -173,9 +181,20 @@ def phase_migrate(run: Run, server: Server) -> None:
     server.recreate(BENCH_DB)
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
 
+    from perksu import citus
+
+    if CITUS_WORKERS:
+        with connection.cursor() as cursor:
+            citus.prepare_cluster(cursor, BENCH_DB, (server.host, server.port), CITUS_WORKERS)
     with timed(run, "migrate"):
         call_command("migrate", verbosity=0)
+    if CITUS_WORKERS:
+        with timed(run, "citus distribute"), connection.cursor() as cursor:
+            outcomes = citus.distribute(cursor)
+        run.say(citus.report(outcomes))
+        run.figures["citus_refused"] = sorted(o.table for o in outcomes if not o.ok)
 
 
 def statements_per_award(manager_id, recipient_id) -> list[str]:
@@ -557,7 +576,7 @@ def table(run: Run) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global BENCH_DB
+    global BENCH_DB, CITUS_WORKERS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--quick",
@@ -581,6 +600,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--database", default=BENCH_DB, help=f"the bench database (default {BENCH_DB})")
     parser.add_argument(
+        "--citus-workers",
+        default=os.environ.get("CITUS_WORKER_URLS", ""),
+        help="comma-separated postgres://user@host:port of Citus workers; DATABASE_URL is the coordinator",
+    )
+    parser.add_argument(
         "--insights-reuse", action="store_true", help="with --insights-only: time the tenant a previous run built"
     )
     parser.add_argument(
@@ -593,6 +617,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     BENCH_DB = args.database
+    from perksu.citus import worker_urls
+
+    CITUS_WORKERS = worker_urls(args.citus_workers)
     server = Server.from_url(os.environ.get("DATABASE_URL", ""))
     config = Config(
         quick=args.quick,
@@ -687,7 +714,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.http_only:
         run.timings.append(("total", time.perf_counter() - started))
         keys = ("pgbench_tps", "service_awards_per_s", "http_awards_per_s", "http_p50_ms", "http_p99_ms")
-        print(json.dumps({k: run.figures.get(k) for k in (*keys, "http_workers", "http_worker_cpu_ms_per_award")}))
+        extra = ("http_workers", "http_worker_cpu_ms_per_award", "statements_per_award", "cpu_ms_per_award")
+        extra += ("pool_lock_hold_ms", "service_p50_ms", "service_p99_ms")
+        if CITUS_WORKERS:
+            extra += ("citus_refused",)
+        checks = {"overdrafts": max(o for _, o, _ in run.checks), "reconcile_clean": all(c for _, _, c in run.checks)}
+        print(json.dumps({**{k: run.figures.get(k) for k in (*keys, *extra)}, **checks}))
         return 0 if all(ok for _, _, ok in run.checks) else 1
     tenants = phase_distribute(run)
     phase_reconcile(run, tenants)

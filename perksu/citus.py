@@ -30,6 +30,10 @@ REFERENCE_TABLES = (
     "auth_group",
     "auth_group_permissions",
 )
+# Functions run whole on the worker of the tenant named by one argument (function name →
+# argument), when the database has them: Citus sends a call in autocommit to that worker in one
+# round trip instead of planning each statement inside it on the coordinator.
+DISTRIBUTED_FUNCTIONS = {"perksu_award": "tenant"}
 # Shards per distributed table. Citus' default is 32; a handful per worker routes the same way
 # and keeps a TRUNCATE of the whole schema (between transactional tests) affordable.
 DEFAULT_SHARD_COUNT = 4
@@ -38,7 +42,7 @@ DEFAULT_SHARD_COUNT = 4
 @dataclass
 class Outcome:
     table: str
-    kind: str  # "distributed", "reference" or "local"
+    kind: str  # "distributed", "reference", "local" or "function"
     ok: bool
     detail: str = ""
 
@@ -225,15 +229,40 @@ def distribute(cursor, shard_count: int | None = None) -> list[Outcome]:
                 colocation = "default"
         else:
             outcomes.append(Outcome(table, kind, True))
+    outcomes += _distribute_functions(cursor, colocation)
     _last_outcomes[:] = outcomes
+    return outcomes
+
+
+def _distribute_functions(cursor, colocation: str) -> list[Outcome]:
+    outcomes = []
+    for name, argument in DISTRIBUTED_FUNCTIONS.items():
+        cursor.execute(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.proname = %s"
+            " AND p.pronamespace = 'public'::regnamespace",
+            [name],
+        )
+        for (signature,) in cursor.fetchall():
+            try:
+                cursor.execute(
+                    "SELECT create_distributed_function(%s, distribution_arg_name => %s, colocate_with => %s)",
+                    [signature, argument, colocation],
+                )
+            except Exception as exc:  # Citus' refusal is the result, recorded word for word
+                message = " / ".join(line.strip() for line in str(exc).strip().splitlines())
+                outcomes.append(Outcome(signature, "function", False, message))
+            else:
+                outcomes.append(Outcome(signature, "function", True, f"by {argument}"))
     return outcomes
 
 
 def report(outcomes: list[Outcome]) -> str:
     refused = [o for o in outcomes if not o.ok]
-    counts = {k: sum(1 for o in outcomes if o.ok and o.kind == k) for k in ("distributed", "reference", "local")}
+    kinds = ("distributed", "reference", "local", "function")
+    counts = {k: sum(1 for o in outcomes if o.ok and o.kind == k) for k in kinds}
     head = (
         f"Citus: {counts['distributed']} tables distributed by tenant, {counts['reference']} reference, "
-        f"{counts['local']} local on the coordinator, {len(refused)} refused"
+        f"{counts['local']} local on the coordinator, {counts['function']} functions distributed, "
+        f"{len(refused)} refused"
     )
     return "\n".join([head, *(o.line() for o in outcomes)])
