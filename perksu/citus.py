@@ -42,7 +42,7 @@ DEFAULT_SHARD_COUNT = 4
 @dataclass
 class Outcome:
     table: str
-    kind: str  # "distributed", "reference", "local" or "function"
+    kind: str  # "distributed", "reference", "local", "foreign key" or "function"
     ok: bool
     detail: str = ""
 
@@ -138,6 +138,19 @@ def _references(cursor) -> dict[str, set[str]]:
     return refs
 
 
+def _foreign_keys(cursor) -> list[tuple[str, str, str]]:
+    """(table, constraint, definition) of every foreign key of the public schema."""
+    cursor.execute(
+        """
+        SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+        FROM pg_constraint c
+        WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
+        ORDER BY 1, 2
+        """
+    )
+    return [(table.strip('"'), name, definition) for table, name, definition in cursor.fetchall()]
+
+
 def _unique_without(cursor, table: str, column: str) -> list[str]:
     """The primary key, unique constraints and unique indexes of `table` without `column`:
     what Citus means by "cannot create constraint", which it does not name."""
@@ -202,9 +215,20 @@ def distribute(cursor, shard_count: int | None = None) -> list[Outcome]:
     cursor.execute(f"SET citus.shard_count = {int(count)}")
     # The append-only ledgers keep their triggers; Citus creates them on every shard.
     cursor.execute("SET citus.enable_unsafe_triggers = on")
+    # Reference tables and the foreign keys they take make Citus convert whole foreign-key graphs
+    # at once; one statement at a time, in sequence, it can.
+    cursor.execute("SET citus.multi_shard_modify_mode TO 'sequential'")
+    ordered = plan(cursor)
+    # The foreign keys are taken off first and put back one by one once every table is placed:
+    # each table is then judged by its own keys, and each foreign key by itself, with Citus'
+    # own answer (a refused one stays off and is reported), instead of one refusal cascading
+    # through every table linked to it.
+    foreign_keys = _foreign_keys(cursor)
+    for table, name, _ in foreign_keys:
+        cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
     outcomes = []
     colocation = TENANTS
-    for table, kind in plan(cursor):
+    for table, kind in ordered:
         if kind == "local":
             outcomes.append(Outcome(table, kind, True, "stays on the coordinator"))
             continue
@@ -229,6 +253,12 @@ def distribute(cursor, shard_count: int | None = None) -> list[Outcome]:
                 colocation = "default"
         else:
             outcomes.append(Outcome(table, kind, True))
+    for table, name, definition in foreign_keys:
+        try:
+            cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+        except Exception as exc:  # Citus' refusal is the result, recorded word for word
+            message = " / ".join(line.strip() for line in str(exc).strip().splitlines())
+            outcomes.append(Outcome(f"{table}.{name}", "foreign key", False, f"{definition}: {message}"))
     outcomes += _distribute_functions(cursor, colocation)
     _last_outcomes[:] = outcomes
     return outcomes
@@ -260,9 +290,12 @@ def report(outcomes: list[Outcome]) -> str:
     refused = [o for o in outcomes if not o.ok]
     kinds = ("distributed", "reference", "local", "function")
     counts = {k: sum(1 for o in outcomes if o.ok and o.kind == k) for k in kinds}
+    tables = [o for o in refused if o.kind in ("distributed", "reference")]
+    keys = [o for o in refused if o.kind == "foreign key"]
     head = (
         f"Citus: {counts['distributed']} tables distributed by tenant, {counts['reference']} reference, "
-        f"{counts['local']} local on the coordinator, {counts['function']} functions distributed, "
-        f"{len(refused)} refused"
+        f"{counts['local']} local on the coordinator, {counts['function']} functions distributed; "
+        f"refused: {len(tables)} tables (left local), {len(keys)} foreign keys (left off), "
+        f"{len(refused) - len(tables) - len(keys)} functions"
     )
     return "\n".join([head, *(o.line() for o in outcomes)])
