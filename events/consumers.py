@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from tenants.models import Role, User
+from tenants.models import PLATFORM_TENANT_ID, Role, User
 
 from . import event_types as E
 from .emails import formatting_for, send_email
@@ -227,9 +227,8 @@ def _pool_low_emails(event: Event) -> int:
 
 def _books_drift_emails(event: Event) -> int:
     p = event.payload
-    admins = User.objects.filter(tenant__isnull=True, is_active=True).filter(is_superuser=True) | User.objects.filter(
-        tenant__isnull=True, is_active=True, role=Role.PLATFORM_ADMIN, is_staff=True
-    )
+    staff = User.objects.filter(tenant_id=PLATFORM_TENANT_ID, is_active=True)
+    admins = staff.filter(is_superuser=True) | staff.filter(role=Role.PLATFORM_ADMIN, is_staff=True)
     sent = 0
     for user in admins.distinct():
         send_email(

@@ -9,6 +9,6 @@ from .selectors import unread_count
 
 def notifications(request) -> dict:
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not getattr(user, "tenant_id", None):
+    if user is None or not user.is_authenticated or not getattr(user, "member_tenant_id", None):
         return {}
     return {"unread_notifications": SimpleLazyObject(lambda: unread_count(user))}

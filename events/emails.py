@@ -78,7 +78,7 @@ def send_email(
     delivery, _ = EmailDelivery.objects.get_or_create(
         key=key[:200],
         defaults={
-            "tenant_id": getattr(user, "tenant_id", None),
+            "tenant_id": getattr(user, "member_tenant_id", None),
             "user": user,
             "category": category,
             "subject": subject,

@@ -14,7 +14,7 @@ PAGE = 50
 
 
 def unread_count(user) -> int:
-    if not getattr(user, "tenant_id", None):
+    if not getattr(user, "member_tenant_id", None):
         return 0
     return Notification.objects.filter(tenant_id=user.tenant_id, user=user, read_at__isnull=True).count()
 
@@ -54,7 +54,7 @@ def email_preferences(user) -> list[tuple[str, str, bool]]:
 
 
 def categories_for(user) -> list[tuple[str, str]]:
-    if getattr(user, "tenant_id", None) is None:
+    if getattr(user, "member_tenant_id", None) is None:
         return [(EmailCategory.BOOKS_DRIFT.value, EmailCategory.BOOKS_DRIFT.label)]
     hidden = {EmailCategory.BOOKS_DRIFT}
     if not user.is_manager:

@@ -13,7 +13,7 @@ def sso_config_for_tenant(tenant_id) -> SsoConfig | None:
 
 def password_login_allowed(user) -> bool:
     """Platform staff always sign in with a password; a member unless their tenant turned it off."""
-    if user.tenant_id is None:
+    if user.member_tenant_id is None:
         return True
     config = sso_config_for_tenant(user.tenant_id)
     return config is None or config.password_login_enabled

@@ -75,7 +75,7 @@ def resolve_scope(user: User, *, tenant_id: object = None, team_id: object = Non
             raise DomainError("Name the tenant with `tenant_id`.", code="required", field="tenant_id")
         tenant = get_or_not_found(Tenant.objects, "Tenant not found.", pk=tenant_id)
         return _narrow(tenant, _teams(tenant), team_id, within=None, sees_pool=True)
-    if user.tenant_id is None or not (user.is_manager or user.is_lead):
+    if user.member_tenant_id is None or not (user.is_manager or user.is_lead):
         raise PermissionDeniedError("Insights are for managers, team leads and platform admins.")
     tenant = Tenant.objects.get(pk=user.tenant_id)
     teams = _teams(tenant)

@@ -260,7 +260,7 @@ class MemberViewSet(tenant_api.UserViewSet):
     )
     def partial_update(self, request, pk=None):
         user = self.get_object()
-        if user.tenant_id is None:
+        if user.member_tenant_id is None:
             return self._as_member(super().partial_update(request, pk))
         data = valid(MemberUpdateInput, request.data)
         with transaction.atomic():
@@ -326,13 +326,13 @@ class MemberViewSet(tenant_api.UserViewSet):
     )
     def photo(self, request, pk=None):
         actor = request.user
-        if str(actor.pk) == str(pk) and actor.tenant_id:
+        if str(actor.pk) == str(pk) and actor.member_tenant_id:
             user = actor
         elif actor.is_manager or actor.is_platform_admin:
             user = self.get_object()
         else:
             raise NotFoundError("User not found.")
-        if user.tenant_id is None:
+        if user.member_tenant_id is None:
             raise NotFoundError("User not found.")
         if request.method == "DELETE":
             photos.photo_remove(user=user)

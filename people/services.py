@@ -117,7 +117,7 @@ def profile_update(
 
     The team and the manager must belong to the member's tenant (another tenant's answers
     404); a manager must be an active member and must not close a reporting loop."""
-    if user.tenant_id is None:
+    if user.member_tenant_id is None:
         raise DomainError("Platform staff have no profile.", code="invalid")
     changes: dict[str, Any] = {}
     if title is not UNSET:
@@ -217,7 +217,7 @@ def member_set_active(*, user: User, is_active: bool, actor: User | None) -> Use
     revokes the member's API tokens; reactivation clears the stamp, so a member
     reactivated before the forfeit keeps their points. Their sessions and tokens end with
     `tenants.services.user_set_active` and are not revived."""
-    if user.tenant_id is None:
+    if user.member_tenant_id is None:
         raise DomainError("Only tenant members are deactivated here.", code="invalid")
     if actor is not None and actor.pk == user.pk and not is_active:
         raise PermissionDeniedError("You cannot deactivate yourself.")

@@ -35,7 +35,7 @@ IN_PROGRESS = "This form is already being processed; nothing was done twice. Rel
 
 
 def is_tenant_member(user: User) -> bool:
-    return user.is_authenticated and user.is_active and user.tenant_id is not None
+    return user.is_authenticated and user.is_active and user.member_tenant_id is not None
 
 
 def is_manager_or_lead(user: User) -> bool:

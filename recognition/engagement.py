@@ -28,7 +28,7 @@ _HASHTAG = re.compile(r"^\w{1,40}$")
 
 
 def _member(user: User) -> None:
-    if not (user.is_active and user.tenant_id):
+    if not (user.is_active and user.member_tenant_id):
         raise PermissionDeniedError("Only active tenant members can do this.")
 
 

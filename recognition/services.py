@@ -213,7 +213,7 @@ def recognition_create(
     recognition on SQLite, take the general path `_recognise`, which refuses
     with the precise reason. Both write the same rows.
     """
-    if not (giver.is_active and giver.tenant_id):
+    if not (giver.is_active and giver.member_tenant_id):
         raise PermissionDeniedError("Only active tenant members give recognition.")
     points = require_amount(points, field="points", minimum=0)
     message = _message(message)
@@ -282,7 +282,7 @@ def recognition_add_on(
     """Add points to an existing recognition (SPEC §10): its recipients each receive `points`,
     paid like any award (an employee from their allowance), as a new recognition whose
     `parent_id` is the original's group. An add-on to an add-on joins the original."""
-    if not (giver.is_active and giver.tenant_id):
+    if not (giver.is_active and giver.member_tenant_id):
         raise PermissionDeniedError("Only active tenant members give recognition.")
     group_id = recognition_group_of(tenant_id=giver.tenant_id, recognition_id=recognition_id)
     root = Recognition.objects.filter(group_id=group_id).values_list("parent_id", flat=True).first() or group_id

@@ -248,17 +248,17 @@ class UserAdmin(ServiceErrorsMixin, PlatformAdminMixin, DjangoUserAdmin):
         if obj is None:
             return ()
         fixed = ["tenant", "is_staff", "is_superuser", "last_login", "date_joined"]
-        if obj.tenant_id is None:
+        if obj.member_tenant_id is None:
             fixed.append("role")  # platform staff have no tenant role to change to
         return fixed
 
     @admin.display(description="Wallet")
     def wallet_link(self, obj: User) -> str:
-        wallet = getattr(obj, "wallet", None) if obj.tenant_id else None
+        wallet = getattr(obj, "wallet", None) if obj.member_tenant_id else None
         if wallet is None:
             return "—"
         url = reverse("admin:wallets_wallet_change", args=[wallet.pk], current_app=self.admin_site.name)
-        locale = obj.tenant.locale if obj.tenant_id else None
+        locale = obj.tenant.locale if obj.member_tenant_id else None
         return format_html('<a href="{}">{}</a>', url, format_number(wallet.balance, locale=locale))
 
     def save_model(self, request, obj, form, change):
@@ -271,7 +271,7 @@ class UserAdmin(ServiceErrorsMixin, PlatformAdminMixin, DjangoUserAdmin):
                 tenant=data.get("tenant"),
                 password=data.get("password1") or None,
             )
-            if created.tenant_id and not data.get("password1"):
+            if created.member_tenant_id and not data.get("password1"):
                 # No password: the member sets one from an invitation e-mail (people.emails).
                 from people.emails import send_invitation
 
@@ -314,7 +314,7 @@ class UserAdmin(ServiceErrorsMixin, PlatformAdminMixin, DjangoUserAdmin):
 
 def _set_active(user: User, is_active: bool, actor: User) -> None:
     """A tenant member through people's service (leaver clock, tokens); platform staff directly."""
-    if user.tenant_id:
+    if user.member_tenant_id:
         from people.services import member_set_active
 
         member_set_active(user=user, is_active=is_active, actor=actor)

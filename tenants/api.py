@@ -138,7 +138,7 @@ class UserOutput(serializers.Serializer):
     email = serializers.EmailField()
     full_name = serializers.CharField()
     role = choice_field(Role.choices, enum_id="user-role-output")
-    tenant_id = serializers.UUIDField(allow_null=True)
+    tenant_id = serializers.UUIDField(source="member_tenant_id", allow_null=True)
     is_active = serializers.BooleanField()
     date_joined = serializers.DateTimeField()
 

@@ -88,6 +88,8 @@ class UserAddForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["full_name"].required = True
+        # Empty for platform staff (user_create places them in the platform's own tenant).
+        self.fields["tenant"].required = False
         self.fields["tenant"].help_text = "Required for every role except platform admin."
 
     def clean_email(self) -> str:
@@ -130,6 +132,6 @@ class UserChangeForm(forms.ModelForm):
 
     def clean_role(self) -> str:
         role = self.cleaned_data["role"]
-        if self.instance.tenant_id is not None and role == Role.PLATFORM_ADMIN:
+        if self.instance.member_tenant_id is not None and role == Role.PLATFORM_ADMIN:
             raise forms.ValidationError("A tenant member cannot become a platform admin.")
         return role

@@ -17,6 +17,16 @@ from django.utils.crypto import salted_hmac
 MAX_AMOUNT = 1_000_000_000
 """The largest amount of one operation (SPEC §3)."""
 
+PLATFORM_TENANT_ID = uuid.UUID("00000000-0000-0000-0000-00000000f1a7")
+"""The platform's own tenant row, where platform staff's user rows live.
+
+Staff belong to no customer, but a user row without a tenant could not be placed when the
+tables are distributed by tenant (docs/SCALING.md): so staff rows carry this tenant, which is
+hidden from every list and lookup of tenants (`Tenant.objects`), can hold no points (a check
+constraint) and has no members but staff (another). In Python, staff still read as belonging to
+no tenant: `User.member_tenant_id` is None for them, and services take `tenant=None` for staff."""
+PLATFORM_TENANT_SLUG = "perksu-platform"
+
 
 LOCALES = {
     "en": "English",
@@ -40,6 +50,14 @@ def validate_locale(value: str) -> None:
     if value not in LOCALES:
         known = ", ".join(sorted(LOCALES))
         raise ValidationError(f"Unknown locale {value!r}: use one of {known}.", code="invalid")
+
+
+class TenantManager(models.Manager["Tenant"]):
+    """Customers only: the platform's own row (PLATFORM_TENANT_ID) is never listed, found or changed
+    through it. Related lookups (`user.tenant`) use Django's base manager and still reach it."""
+
+    def get_queryset(self):
+        return super().get_queryset().exclude(pk=PLATFORM_TENANT_ID)
 
 
 class Tenant(models.Model):
@@ -92,10 +110,19 @@ class Tenant(models.Model):
     leaver_forfeit_days = models.IntegerField(default=90, validators=[MinValueValidator(0)])
     leaderboard_enabled = models.BooleanField(default=True, help_text="Show top givers and receivers in insights.")
 
+    with_platform = models.Manager()
+    objects = TenantManager()
+
     class Meta:
         db_table = "tenants"
         ordering = ["name"]
+        default_manager_name = "objects"
         constraints = [
+            # The platform's own row holds no points, ever.
+            models.CheckConstraint(
+                condition=~Q(id=PLATFORM_TENANT_ID) | Q(points_allocation_balance=0),
+                name="tenant_platform_holds_nothing",
+            ),
             models.CheckConstraint(condition=Q(points_allocation_balance__gte=0), name="tenant_pool_non_negative"),
             models.CheckConstraint(condition=Q(low_balance_threshold__gte=0), name="tenant_threshold_non_negative"),
             models.CheckConstraint(
@@ -124,6 +151,14 @@ class Tenant(models.Model):
         return self.status == self.Status.ACTIVE
 
 
+def platform_tenant() -> Tenant:
+    """The platform's own tenant row (made by a migration; made again here after a test flushed it)."""
+    tenant, _ = Tenant.with_platform.get_or_create(
+        pk=PLATFORM_TENANT_ID, defaults={"name": "Perksu platform staff", "slug": PLATFORM_TENANT_SLUG}
+    )
+    return tenant
+
+
 class Role(models.TextChoices):
     PLATFORM_ADMIN = "platform_admin", "Platform admin"
     TENANT_MANAGER = "tenant_manager", "Tenant manager"
@@ -142,6 +177,9 @@ class UserManager(BaseUserManager["User"]):
         which also opens the wallet and the lead budget."""
         if not email:
             raise ValueError("An email is required.")
+        if fields.get("role") == Role.PLATFORM_ADMIN and fields.get("tenant") is None:
+            fields.pop("tenant", None)
+            fields["tenant_id"] = platform_tenant().pk
         user = self.model(email=self.normalize_email(email).lower(), **fields)
         user.set_password(password)
         user.save(using=self._db)
@@ -153,12 +191,14 @@ class UserManager(BaseUserManager["User"]):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """A person. Platform staff have no tenant; everyone else belongs to exactly one."""
+    """A person. Everyone but platform staff belongs to exactly one tenant; staff belong to no
+    customer, and their rows sit in the platform's own tenant (PLATFORM_TENANT_ID) so that every
+    user row has a tenant to be placed by. `member_tenant_id` is the customer (None for staff)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=200)
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="members")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="members")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.EMPLOYEE)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
@@ -178,10 +218,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         ordering = ["full_name", "email"]
         indexes = [models.Index(fields=["tenant", "role", "is_active"], name="users_tenant_role_idx")]
         constraints = [
-            # Platform staff belong to no tenant; every other role belongs to one.
+            # Platform staff sit in the platform's own tenant, and nobody else does.
             models.CheckConstraint(
-                condition=(Q(role="platform_admin") & Q(tenant__isnull=True))
-                | (Q(role__in=[r.value for r in TENANT_ROLES]) & Q(tenant__isnull=False)),
+                condition=(Q(role="platform_admin") & Q(tenant=PLATFORM_TENANT_ID))
+                | (Q(role__in=[r.value for r in TENANT_ROLES]) & ~Q(tenant=PLATFORM_TENANT_ID)),
                 name="user_role_matches_tenant",
             ),
         ]
@@ -204,12 +244,21 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.is_active and (self.is_superuser or (self.role == Role.PLATFORM_ADMIN and self.is_staff))
 
     @property
+    def is_platform_staff(self) -> bool:
+        return self.tenant_id == PLATFORM_TENANT_ID
+
+    @property
+    def member_tenant_id(self) -> uuid.UUID | None:
+        """The customer this user belongs to; None for platform staff."""
+        return None if self.tenant_id == PLATFORM_TENANT_ID else self.tenant_id
+
+    @property
     def is_manager(self) -> bool:
-        return self.tenant_id is not None and self.role == Role.TENANT_MANAGER
+        return self.member_tenant_id is not None and self.role == Role.TENANT_MANAGER
 
     @property
     def is_lead(self) -> bool:
-        return self.tenant_id is not None and self.role == Role.TENANT_LEAD
+        return self.member_tenant_id is not None and self.role == Role.TENANT_LEAD
 
 
 class SettingsChangeLog(models.Model):

@@ -17,7 +17,7 @@ from events import event_types, payloads
 from events.services import record_event
 from perksu.errors import DomainError, PermissionDeniedError
 
-from .models import TENANT_ROLES, Role, SettingsChangeLog, Tenant, User
+from .models import TENANT_ROLES, Role, SettingsChangeLog, Tenant, User, platform_tenant
 
 
 def tenant_create(
@@ -88,7 +88,7 @@ def user_create(
         email=email,
         full_name=(full_name or "").strip(),
         role=role,
-        tenant=tenant,
+        tenant=tenant if tenant is not None else platform_tenant(),
         is_active=is_active,
         is_staff=role == Role.PLATFORM_ADMIN,
     )
@@ -124,7 +124,7 @@ def user_change_role(*, user: User, role: str, actor: User | None = None) -> Use
 
     if actor is not None and actor.pk == user.pk:
         raise PermissionDeniedError("You cannot change your own role.")
-    if user.tenant_id is None or role not in [r.value for r in TENANT_ROLES]:
+    if user.member_tenant_id is None or role not in [r.value for r in TENANT_ROLES]:
         raise DomainError("Only tenant members change between tenant roles.", code="invalid_role")
     with transaction.atomic():
         if user.role == Role.TENANT_LEAD and role != Role.TENANT_LEAD:
@@ -157,7 +157,7 @@ def user_set_active(*, user: User, is_active: bool, actor: User | None = None) -
         user.is_active = is_active
         if not is_active:
             user_credentials_revoke(user=user)
-        if changed and not is_active and user.tenant_id is not None:
+        if changed and not is_active and user.member_tenant_id is not None:
             record_event(
                 tenant_id=user.tenant_id,
                 name=event_types.USER_DEACTIVATED,

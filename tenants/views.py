@@ -52,7 +52,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("/admin/")
     if user.is_manager or user.is_lead:
         return redirect("points:manage")
-    if user.tenant_id:
+    if user.member_tenant_id:
         return redirect("wallets:wallet")
     # Staff without a tenant and without console rights have no page here.
     return redirect("/admin/")

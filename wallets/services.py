@@ -92,7 +92,7 @@ def redemption_create(
     """
     if expected_points_cost is not None:
         expected_points_cost = require_amount(expected_points_cost, field="expected_points_cost")
-    if not (user.is_active and user.tenant_id):
+    if not (user.is_active and user.member_tenant_id):
         raise PermissionDeniedError("Only active tenant members redeem rewards.")
     with transaction.atomic():
         wallet = Wallet.objects.select_for_update().get(user=user)

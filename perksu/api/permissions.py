@@ -16,7 +16,7 @@ class _RolePermission(BasePermission):
             return False
         if user.is_platform_admin:
             return self.allow_platform
-        return user.tenant_id is not None and user.role in self.roles
+        return user.member_tenant_id is not None and user.role in self.roles
 
 
 def roles(*allowed: str, platform: bool = False) -> type[BasePermission]:

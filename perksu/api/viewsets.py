@@ -48,7 +48,7 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
             if tenant_id:
                 queryset = queryset.filter(**{self.tenant_field: self.platform_tenant(tenant_id).pk})
             return queryset
-        if user.tenant_id is None:
+        if user.member_tenant_id is None:
             return queryset.none()
         return queryset.filter(**{self.tenant_field: user.tenant_id})
 

@@ -35,7 +35,7 @@ NOT_TENANT_OWNED = {
     "points.IdempotencyRecord": "no tenant column yet (every keyed request is a cross-node transaction)",
 }
 
-USERS_PK = "users keep the single-column key `id`: platform staff rows have no tenant (a separate change)"
+USERS_PK = "users keep the single-column key `id` (every row has a tenant now, staff the platform's own)"
 COMPOSITE_PK = "(tenant_id, id) primary key in the database not made yet"
 COMPOSITE_FK = "composite foreign key waits for the target's (tenant_id, id) primary key"
 PLATFORM_ROWS = "tenant is null for platform-wide rows (staff, the platform's own jobs): not placed yet"
@@ -84,7 +84,6 @@ FK_TARGETS_NOT_YET = {"users": USERS_PK}
 
 # Tables whose tenant_id may be NULL (Citus refuses a NULL distribution column).
 NULL_NOT_YET: dict[str, str] = {
-    "users": "platform staff have no tenant: " + USERS_PK,
     "email_opt_outs": "a platform admin's e-mail opt-out has no tenant",
     "email_deliveries": "e-mails to platform admins (books drift) have no tenant",
     "scheduled_runs": "platform-wide scheduled jobs have no tenant",

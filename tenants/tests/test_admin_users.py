@@ -69,7 +69,7 @@ def test_add_platform_admin_gets_staff_and_no_wallet(console):
     user = User.objects.get(email="ops@perksu.test")
     assert (user.is_staff, user.is_superuser, user.is_platform_admin) == (True, False, True)
     assert not user.has_usable_password()
-    assert user.tenant_id is None
+    assert user.member_tenant_id is None and user.is_platform_staff
     assert not Wallet.objects.filter(user=user).exists()
 
 

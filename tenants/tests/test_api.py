@@ -303,7 +303,11 @@ def test_platform_creates_another_platform_admin_without_a_tenant(platform_admin
     response = client.post(USERS, body)
     assert response.status_code == 201
     user = User.objects.get(email="ops@platform.test")
-    assert (user.tenant_id, user.is_platform_admin, Wallet.objects.filter(user=user).exists()) == (None, True, False)
+    assert (user.member_tenant_id, user.is_platform_admin, Wallet.objects.filter(user=user).exists()) == (
+        None,
+        True,
+        False,
+    )
 
 
 def test_a_duplicate_email_is_refused(manager, employee):

@@ -4,10 +4,13 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from rest_framework.test import APIClient
 
+from perksu.errors import NotFoundError
 from points.models import AllocationLog, DelegationLog, LeadBudget, PlatformBillingLog
+from points.services import tenant_allocate
 from recognition.models import Recognition
-from tenants.models import Role, Tenant, User
+from tenants.models import PLATFORM_TENANT_ID, Role, Tenant, User, platform_tenant
 from wallets.models import Redemption, Reward, Wallet, WalletLedger
 
 
@@ -30,11 +33,37 @@ def test_amounts_on_logs_must_be_positive(funded_tenant, platform_admin):
         )
 
 
-def test_a_tenant_member_needs_a_tenant_and_staff_need_none(tenant):
+def test_a_tenant_member_needs_a_tenant_and_staff_sit_in_the_platform_tenant(tenant):
     with pytest.raises(IntegrityError), transaction.atomic():
         User.objects.create(email="x@example.test", role=Role.EMPLOYEE, tenant=None)
     with pytest.raises(IntegrityError), transaction.atomic():
         User.objects.create(email="y@example.test", role=Role.PLATFORM_ADMIN, tenant=tenant)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create(email="z@example.test", role=Role.EMPLOYEE, tenant=platform_tenant())
+
+
+def test_platform_staff_rows_have_the_platform_tenant_which_no_list_or_lookup_shows(platform_admin, tenant):
+    """Every user row has a tenant (so `users` can be distributed by it): staff's is the platform's
+    own row, which reads as no tenant in Python and the API, and is never found as a customer."""
+    assert platform_admin.tenant_id == PLATFORM_TENANT_ID
+    assert (platform_admin.member_tenant_id, platform_admin.is_platform_staff) == (None, True)
+    assert not User.objects.filter(tenant__isnull=True).exists()
+    assert list(Tenant.objects.values_list("pk", flat=True)) == [tenant.pk]
+    assert Tenant.with_platform.filter(pk=PLATFORM_TENANT_ID).exists()
+    assert not Tenant.objects.filter(pk=PLATFORM_TENANT_ID).exists()
+    with pytest.raises(NotFoundError):
+        tenant_allocate(actor=platform_admin, tenant_id=PLATFORM_TENANT_ID, amount=100)
+    client = APIClient()
+    client.force_authenticate(platform_admin)
+    assert [t["id"] for t in client.get("/api/v1/tenants/").json()["results"]] == [str(tenant.pk)]
+    assert client.get(f"/api/v1/tenants/{PLATFORM_TENANT_ID}/").status_code == 404
+    me = client.get(f"/api/v1/users/{platform_admin.pk}/").json()
+    assert me["tenant_id"] is None
+
+
+def test_the_platform_tenant_can_hold_no_points(platform_admin):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Tenant.with_platform.filter(pk=PLATFORM_TENANT_ID).update(points_allocation_balance=1)
 
 
 def _snapshot():
