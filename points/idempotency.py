@@ -1,5 +1,9 @@
 """Run a money operation at most once per (user, scope, key) — SPEC §6.
 
+A member's records live with their tenant's rows (`IdempotencyRecord`, keyed by
+(tenant, user, scope, key), so every statement below names the tenant); a platform
+admin's, who has no tenant, in `PlatformIdempotencyRecord`.
+
 The API passes the `Idempotency-Key` header, the pages a one-time form token.
 
 1. *Claim*: a short transaction inserts an IN_PROGRESS record; the unique
@@ -53,11 +57,26 @@ from perksu.errors import DomainError, IdempotencyConflictError, IdempotencyReus
 from tenants.models import User
 
 from .audit import idempotency_key_set
-from .models import IdempotencyRecord
+from .models import IdempotencyRecord, KeyedOutcome, PlatformIdempotencyRecord
 
 STALE_AFTER = timedelta(minutes=5)
 RETENTION = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+
+
+def _records(user: User) -> tuple[type[KeyedOutcome], dict]:
+    """The user's table and the columns that place a row in it: their tenant's records, or the
+    platform's for staff (no tenant)."""
+    if user.tenant_id is None:
+        return PlatformIdempotencyRecord, {}
+    return IdempotencyRecord, {"tenant_id": user.tenant_id}
+
+
+def _record(record: KeyedOutcome):
+    """`record` alone, by its tenant and id (a single-tenant statement)."""
+    if isinstance(record, IdempotencyRecord):
+        return IdempotencyRecord.objects.filter(tenant_id=record.tenant_id, pk=record.pk)
+    return type(record).objects.filter(pk=record.pk)
 
 
 @dataclass(frozen=True)
@@ -110,7 +129,7 @@ def run_idempotent(
         _complete(record, exc.status_code, exc.as_dict())
         raise
     except BaseException:
-        IdempotencyRecord.objects.filter(pk=record.pk, state=IdempotencyRecord.State.IN_PROGRESS).delete()
+        _record(record).filter(state=KeyedOutcome.State.IN_PROGRESS).delete()
         raise
     return Outcome(status, body, replayed=False)
 
@@ -130,7 +149,7 @@ def _claimant() -> dict:
     }
 
 
-def _claimant_gone(record: IdempotencyRecord) -> bool:
+def _claimant_gone(record: KeyedOutcome) -> bool:
     """Whether the connection that made `record`'s claim no longer exists (PostgreSQL only)."""
     if connection.vendor != "postgresql" or record.backend_pid is None or record.backend_started_at is None:
         return False
@@ -142,44 +161,50 @@ def _claimant_gone(record: IdempotencyRecord) -> bool:
         return cursor.fetchone()[0]
 
 
-def _claim(user: User, scope: str, key: str, request_fingerprint: str) -> tuple[IdempotencyRecord, Outcome | None]:
+def _claim(user: User, scope: str, key: str, request_fingerprint: str) -> tuple[KeyedOutcome, Outcome | None]:
+    model, placed = _records(user)
     try:
         with transaction.atomic():
-            record = IdempotencyRecord.objects.create(
-                user=user, scope=scope, key=key, fingerprint=request_fingerprint, **_claimant()
+            record = model.objects.create(
+                **placed, user=user, scope=scope, key=key, fingerprint=request_fingerprint, **_claimant()
             )
         return record, None
     except IntegrityError:
         pass
-    existing = IdempotencyRecord.objects.filter(user=user, scope=scope, key=key).first()
+    existing = model.objects.filter(**placed, user=user, scope=scope, key=key).first()
     if existing is None:
         # The winner's claim vanished between our insert and this read: its operation
         # failed and released the key. Nothing ran for us; the client retries.
         raise IdempotencyConflictError("A request with this Idempotency-Key is still in progress. Retry shortly.")
     if existing.fingerprint != request_fingerprint:
         raise IdempotencyReuseError("This Idempotency-Key was already used with a different request body.")
-    if existing.state == IdempotencyRecord.State.DONE:
+    if existing.state == KeyedOutcome.State.DONE:
         return existing, Outcome(existing.response_status, existing.response_body, replayed=True)
     now = timezone.now()
     if existing.updated_at < now - STALE_AFTER or _claimant_gone(existing):
         # Conditional on the claim as read: of several duplicates taking over, one wins;
         # and a claim completed meanwhile (DONE) is not taken.
-        taken = IdempotencyRecord.objects.filter(
-            pk=existing.pk, state=IdempotencyRecord.State.IN_PROGRESS, updated_at=existing.updated_at
-        ).update(updated_at=now, **_claimant())
+        taken = (
+            _record(existing)
+            .filter(state=KeyedOutcome.State.IN_PROGRESS, updated_at=existing.updated_at)
+            .update(updated_at=now, **_claimant())
+        )
         if taken:
             return existing, None
     raise IdempotencyConflictError("A request with this Idempotency-Key is still in progress. Retry shortly.")
 
 
-def _complete(record: IdempotencyRecord, status: int, body: dict) -> None:
-    IdempotencyRecord.objects.filter(pk=record.pk).update(
-        state=IdempotencyRecord.State.DONE, response_status=status, response_body=body, updated_at=timezone.now()
+def _complete(record: KeyedOutcome, status: int, body: dict) -> None:
+    _record(record).update(
+        state=KeyedOutcome.State.DONE, response_status=status, response_body=body, updated_at=timezone.now()
     )
 
 
 def purge_expired(*, now=None) -> int:
     """Delete completed records past their retention; returns how many."""
     cutoff = (now or timezone.now()) - RETENTION
-    deleted, _ = IdempotencyRecord.objects.filter(state=IdempotencyRecord.State.DONE, updated_at__lt=cutoff).delete()
+    deleted = 0
+    for model in (IdempotencyRecord, PlatformIdempotencyRecord):
+        count, _ = model.objects.filter(state=KeyedOutcome.State.DONE, updated_at__lt=cutoff).delete()
+        deleted += count
     return deleted

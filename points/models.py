@@ -136,7 +136,7 @@ class DelegationLog(models.Model):
         return f"{self.get_kind_display()} {self.amount} ↔ {self.lead_id}"
 
 
-class IdempotencyRecord(models.Model):
+class KeyedOutcome(models.Model):
     """The outcome of one keyed request, so a retry replays it instead of repeating it.
 
     See `points.idempotency`. Not a ledger: records are updated (in progress →
@@ -165,10 +165,45 @@ class IdempotencyRecord(models.Model):
     )
 
     class Meta:
-        db_table = "idempotency_records"
-        constraints = [
-            models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_one_per_user_scope_key"),
-        ]
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key} ({self.state})"
+
+
+class IdempotencyRecord(KeyedOutcome):
+    """A tenant member's keyed request, kept with their tenant's rows (SPEC §14): the claim is a
+    statement on one tenant, and a key is unique per (tenant, user, scope).
+
+    Platform staff belong to no tenant and their keys span tenants (the same key for an
+    allocation to another tenant is a reuse, 422), so their records are kept apart, in
+    `PlatformIdempotencyRecord`. `points.idempotency` picks the table by the user.
+    """
+
+    # No index of its own: the unique (tenant, user, scope, key) below starts with it.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        db_table = "idempotency_records"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "user", "scope", "key"], name="idempotency_one_per_tenant_user_scope_key"
+            ),
+        ]
+
+
+class PlatformIdempotencyRecord(KeyedOutcome):
+    """A platform admin's keyed request (allocations and claw-backs, API and console).
+
+    Kept apart from the tenants' records because staff belong to no tenant and one admin's
+    key is unique across every tenant they act on. A small, rarely written table that stays
+    on the coordinator when the tenants' tables are distributed (docs/SCALING.md).
+    """
+
+    class Meta:
+        db_table = "platform_idempotency_records"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "scope", "key"], name="platform_idempotency_one_per_user_scope_key"
+            ),
+        ]

@@ -165,7 +165,10 @@ def redeem(request: HttpRequest, reward_id) -> HttpResponse:
 def _is_replay(request: HttpRequest, reward: Reward) -> bool:
     """Whether this POST repeats an already answered form token (a double click): it replays, it never buys."""
     return IdempotencyRecord.objects.filter(
-        user=request.user, scope=f"page:redeem:{reward.pk}", key=request.POST.get("form_token", "").strip()
+        tenant_id=request.user.tenant_id,
+        user=request.user,
+        scope=f"page:redeem:{reward.pk}",
+        key=request.POST.get("form_token", "").strip(),
     ).exists()
 
 

@@ -315,6 +315,7 @@ def test_a_claim_whose_connection_is_alive_still_answers_409(funded_tenant, mana
         ).fetchone()
         IdempotencyRecord.objects.create(
             user=manager,
+            tenant_id=manager.tenant_id,
             scope="points.award-to-user",
             key="award-live",
             fingerprint=_fingerprint_of(award_body(employee)),

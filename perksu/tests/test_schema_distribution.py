@@ -32,7 +32,7 @@ NOT_TENANT_OWNED = {
     "tenants.User_groups": "Django's permission groups, unused (no groups are made); stays on the coordinator",
     "tenants.User_user_permissions": "Django's per-user permissions, unused; stays on the coordinator",
     "django_tasks_database.DBTaskResult": "the task queue's own table; stays on the coordinator",
-    "points.IdempotencyRecord": "no tenant column yet (every keyed request is a cross-node transaction)",
+    "points.PlatformIdempotencyRecord": "platform staff's keyed requests (no tenant, keys span tenants); coordinator",
 }
 
 USERS_PK = "users keep the single-column key `id` (every row has a tenant now, staff the platform's own)"
@@ -59,6 +59,7 @@ PK_NOT_YET: dict[str, str] = {
     "identity_scim_external_ids": COMPOSITE_PK,
     "identity_scim_tokens": COMPOSITE_PK,
     "identity_sso_configs": COMPOSITE_PK,
+    "idempotency_records": COMPOSITE_PK,
     "lead_budgets": COMPOSITE_PK,
     "notifications": COMPOSITE_PK,
     "platform_billing_logs": COMPOSITE_PK,

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from points.models import AllocationLog, DelegationLog, IdempotencyRecord, LeadBudget, PlatformBillingLog
+from points.models import (
+    AllocationLog,
+    DelegationLog,
+    IdempotencyRecord,
+    LeadBudget,
+    PlatformBillingLog,
+    PlatformIdempotencyRecord,
+)
 from recognition.models import AllowanceBoost, AllowanceUsage, Recognition
 from tenants.models import Tenant, User
 from wallets.models import Redemption, Reward, Wallet, WalletLedger
@@ -27,6 +34,7 @@ COUNTED = (
     LeadBudget,
     Wallet,
     IdempotencyRecord,
+    PlatformIdempotencyRecord,
     AllowanceUsage,
     AllowanceBoost,
 )

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from perksu.testing import run_together
 from points.idempotency import fingerprint
-from points.models import AllocationLog, DelegationLog, IdempotencyRecord
+from points.models import AllocationLog, DelegationLog, IdempotencyRecord, PlatformIdempotencyRecord
 from points.reconcile import reconcile
 from points.tests.test_api import (
     ALLOCATE,
@@ -95,6 +95,24 @@ def test_each_platform_endpoint_replays(platform_admin, funded_tenant):
     assert AllocationLog.objects.filter(kind="CLAWBACK").count() == 1
 
 
+def test_a_members_key_is_kept_under_their_tenant_and_a_platform_admins_apart(
+    manager, employee, platform_admin, funded_tenant, other_tenant
+):
+    """SPEC §14: a member's record carries their tenant (the claim is a statement on one tenant);
+    staff have none, and their records live in the platform's own table."""
+    assert post(manager, AWARD, award_body(employee), "same-key").status_code == 200
+    body = {"tenant_id": str(other_tenant.pk), "amount": 500, "reference_note": "Invoice #10"}
+    assert post(platform_admin, ALLOCATE, body, "same-key").status_code == 200
+    assert list(IdempotencyRecord.objects.values_list("tenant_id", "user_id", "key")) == [
+        (funded_tenant.pk, manager.pk, "same-key")
+    ]
+    assert list(PlatformIdempotencyRecord.objects.values_list("user_id", "key")) == [(platform_admin.pk, "same-key")]
+    # The platform admin's replay is found in the platform's table.
+    again = post(platform_admin, ALLOCATE, body, "same-key")
+    assert (again.status_code, again["Idempotent-Replayed"]) == (200, "true")
+    assert pool_of(other_tenant) == 500
+
+
 def test_a_clawback_key_is_bound_to_its_tenant(platform_admin, funded_tenant, other_tenant, allocate):
     """The path is part of the request: the same key and body for another tenant is another request → 422."""
     allocate(other_tenant, 1_000)
@@ -147,6 +165,7 @@ def test_a_request_still_in_flight_answers_409(manager, employee, funded_tenant)
     body = award_body(employee)
     IdempotencyRecord.objects.create(
         user=manager,
+        tenant_id=manager.tenant_id,
         scope="points.award-to-user",
         key="in-flight",
         fingerprint=fingerprint({"path": AWARD, "body": body}),

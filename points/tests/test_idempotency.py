@@ -92,7 +92,9 @@ def test_the_same_key_with_another_body_is_refused_with_422(award_op, manager, e
 
 
 def test_a_key_still_in_progress_answers_409(award_op, manager, employee):
-    IdempotencyRecord.objects.create(user=manager, scope="award", key="key-1", fingerprint=fingerprint({"points": 100}))
+    IdempotencyRecord.objects.create(
+        user=manager, tenant_id=manager.tenant_id, scope="award", key="key-1", fingerprint=fingerprint({"points": 100})
+    )
     with pytest.raises(IdempotencyConflictError) as caught:
         _run(manager, award_op())
     assert (caught.value.status_code, caught.value.code) == (409, "idempotency_key_in_progress")
@@ -103,7 +105,12 @@ def test_a_key_still_in_progress_answers_409(award_op, manager, employee):
 def test_a_stale_claim_is_taken_over(award_op, manager, employee):
     old = timezone.now() - STALE_AFTER - timedelta(seconds=1)
     IdempotencyRecord.objects.create(
-        user=manager, scope="award", key="key-1", fingerprint=fingerprint({"points": 100}), updated_at=old
+        user=manager,
+        tenant_id=manager.tenant_id,
+        scope="award",
+        key="key-1",
+        fingerprint=fingerprint({"points": 100}),
+        updated_at=old,
     )
     outcome = _run(manager, award_op())
     assert (outcome.status, outcome.replayed) == (200, False)
@@ -147,13 +154,30 @@ def test_a_bad_key_is_refused(award_op, manager, employee, key):
 def test_purge_expired_deletes_only_old_completed_records(manager):
     now = timezone.now()
     old_done = IdempotencyRecord.objects.create(
-        user=manager, scope="s", key="old", fingerprint="f", state="DONE", updated_at=now - timedelta(hours=25)
+        user=manager,
+        tenant_id=manager.tenant_id,
+        scope="s",
+        key="old",
+        fingerprint="f",
+        state="DONE",
+        updated_at=now - timedelta(hours=25),
     )
     IdempotencyRecord.objects.create(
-        user=manager, scope="s", key="fresh", fingerprint="f", state="DONE", updated_at=now - timedelta(hours=23)
+        user=manager,
+        tenant_id=manager.tenant_id,
+        scope="s",
+        key="fresh",
+        fingerprint="f",
+        state="DONE",
+        updated_at=now - timedelta(hours=23),
     )
     IdempotencyRecord.objects.create(
-        user=manager, scope="s", key="running", fingerprint="f", updated_at=now - timedelta(hours=30)
+        user=manager,
+        tenant_id=manager.tenant_id,
+        scope="s",
+        key="running",
+        fingerprint="f",
+        updated_at=now - timedelta(hours=30),
     )
     assert purge_expired(now=now) == 1
     assert not IdempotencyRecord.objects.filter(pk=old_done.pk).exists()

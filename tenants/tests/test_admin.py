@@ -8,7 +8,7 @@ from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from points.models import AllocationLog, IdempotencyRecord, PlatformBillingLog
+from points.models import AllocationLog, PlatformBillingLog, PlatformIdempotencyRecord
 from points.services import tenant_allocate
 from tenants.models import Role, Tenant, User
 from tenants.services import user_create
@@ -277,7 +277,7 @@ def test_allocate_double_submit_moves_points_once(console, funded_tenant):
         "Allocated 7,000 points to Triton Energy. New pool balance: 57,000 points. "
         "(This form had already been submitted: the points moved once.)"
     ]
-    record = IdempotencyRecord.objects.get(key=token)
+    record = PlatformIdempotencyRecord.objects.get(key=token)
     assert (record.scope, record.state, record.response_body["balance_after"]) == ("admin:allocate", "DONE", 57_000)
 
 
@@ -304,7 +304,7 @@ def test_allocate_refuses_a_bad_amount_with_nothing_written(console, funded_tena
     assert expected in errors[0]
     assert pool(funded_tenant) == 50_000
     assert AllocationLog.objects.count() == 1
-    assert not IdempotencyRecord.objects.exists()
+    assert not PlatformIdempotencyRecord.objects.exists()
 
 
 def test_allocate_accepts_the_largest_amount(console, tenant):

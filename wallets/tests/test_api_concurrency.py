@@ -141,7 +141,11 @@ def test_a_request_still_in_flight_answers_409(db, path, make_body):
     body = make_body(employee, reward)
     scope = "recognitions.create" if path == RECOGNITIONS else "redemptions.create"
     IdempotencyRecord.objects.create(
-        user=caller, scope=scope, key="in-flight", fingerprint=fingerprint({"path": path, "body": body})
+        user=caller,
+        tenant_id=caller.tenant_id,
+        scope=scope,
+        key="in-flight",
+        fingerprint=fingerprint({"path": path, "body": body}),
     )
     before = (balance(employee), Redemption.objects.count(), Recognition.objects.count())
     response = client_for(caller).post(path, body, HTTP_IDEMPOTENCY_KEY="in-flight")
