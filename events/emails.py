@@ -49,7 +49,7 @@ def unsubscribe_url(user, category: str) -> str:
 
 
 def is_opted_out(user, category: str) -> bool:
-    return EmailOptOut.objects.filter(user=user, category=category).exists()
+    return EmailOptOut.objects.filter(tenant_id=getattr(user, "tenant_id", None), user=user, category=category).exists()
 
 
 def formatting_for(tenant):
@@ -76,9 +76,9 @@ def send_email(
     Skipped (and recorded so) when the member switched the category off, or is deactivated.
     """
     delivery, _ = EmailDelivery.objects.get_or_create(
+        tenant_id=getattr(user, "member_tenant_id", None),
         key=key[:200],
         defaults={
-            "tenant_id": getattr(user, "member_tenant_id", None),
             "user": user,
             "category": category,
             "subject": subject,

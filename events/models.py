@@ -80,7 +80,9 @@ class EmailCategory(models.TextChoices):
 class EmailOptOut(models.Model):
     """A member switched an e-mail category off (the absence of a row means on).
 
-    `tenant` is empty only for platform admins, who belong to no tenant.
+    `tenant` is empty only for platform admins, who belong to no tenant. One row per
+    (tenant, user, category) (SPEC §14); a platform admin's rows are unique by a partial
+    constraint of their own (their tenant is NULL, and NULLs are distinct in a unique).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -93,7 +95,14 @@ class EmailOptOut(models.Model):
 
     class Meta:
         db_table = "email_opt_outs"
-        constraints = [models.UniqueConstraint(fields=["user", "category"], name="email_opt_out_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "user", "category"], condition=Q(tenant__isnull=False), name="email_opt_out_once"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "category"], condition=Q(tenant__isnull=True), name="email_opt_out_once_platform"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.category}"
@@ -103,7 +112,8 @@ class EmailDelivery(models.Model):
     """One e-mail to one person, keyed so that a job run twice sends it once.
 
     `key` is globally unique by construction (it names an event id, or a tenant,
-    person and period), so the unique constraint needs no tenant column.
+    person and period); the unique constraint still leads with the tenant (SPEC §14), and
+    e-mails to platform admins (no tenant) are unique by a partial constraint of their own.
     """
 
     class Status(models.TextChoices):
@@ -127,7 +137,14 @@ class EmailDelivery(models.Model):
         db_table = "email_deliveries"
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["tenant", "created_at"], name="email_deliveries_tenant_idx")]
-        constraints = [models.UniqueConstraint(fields=["key"], name="email_delivery_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "key"], condition=Q(tenant__isnull=False), name="email_delivery_once"
+            ),
+            models.UniqueConstraint(
+                fields=["key"], condition=Q(tenant__isnull=True), name="email_delivery_once_platform"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.subject or self.key
@@ -137,7 +154,9 @@ class ScheduledRun(models.Model):
     """A scheduled job claimed for one tenant and one period: the key of `run_schedule`'s idempotence.
 
     `scope` names the tenant (or `platform`) and the period (a date or week), so
-    running the scheduler again in the same period finds the row and does nothing.
+    running the scheduler again in the same period finds the row and does nothing. The
+    unique constraint leads with the tenant (SPEC §14); platform jobs (no tenant) are unique
+    by a partial constraint of their own.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -151,7 +170,14 @@ class ScheduledRun(models.Model):
     class Meta:
         db_table = "scheduled_runs"
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["job", "scope"], name="scheduled_run_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "job", "scope"], condition=Q(tenant__isnull=False), name="scheduled_run_once"
+            ),
+            models.UniqueConstraint(
+                fields=["job", "scope"], condition=Q(tenant__isnull=True), name="scheduled_run_once_platform"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.job} {self.scope}"

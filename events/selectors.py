@@ -49,7 +49,7 @@ def notifications_page(user, *, before: str | None = None, limit: int = PAGE) ->
 
 def email_preferences(user) -> list[tuple[str, str, bool]]:
     """(category, label, on) for every category the person can receive."""
-    off = set(EmailOptOut.objects.filter(user=user).values_list("category", flat=True))
+    off = set(EmailOptOut.objects.filter(tenant_id=user.tenant_id, user=user).values_list("category", flat=True))
     return [(value, label, value not in off) for value, label in categories_for(user)]
 
 

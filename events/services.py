@@ -108,16 +108,16 @@ def email_preferences_set(*, user, enabled: dict[str, bool]) -> set[str]:
     with transaction.atomic():
         for category, on in enabled.items():
             if on:
-                EmailOptOut.objects.filter(user=user, category=category).delete()
+                EmailOptOut.objects.filter(tenant_id=user.tenant_id, user=user, category=category).delete()
             else:
                 email_opt_out(user=user, category=category)
-    return set(EmailOptOut.objects.filter(user=user).values_list("category", flat=True))
+    return set(EmailOptOut.objects.filter(tenant_id=user.tenant_id, user=user).values_list("category", flat=True))
 
 
 def email_opt_out(*, user, category: str) -> None:
     """Switch one category off (the unsubscribe link); doing it twice is harmless."""
     try:
         with transaction.atomic():
-            EmailOptOut.objects.get_or_create(user=user, category=category, defaults={"tenant_id": user.tenant_id})
+            EmailOptOut.objects.get_or_create(tenant_id=user.tenant_id, user=user, category=category)
     except IntegrityError:
         pass  # a concurrent opt-out of the same category won: the category is off either way

@@ -123,7 +123,8 @@ class ForfeitLog(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    ledger_entry = models.OneToOneField("wallets.WalletLedger", on_delete=models.PROTECT, related_name="+")
+    # One per ledger entry: the unique (tenant, ledger_entry) below (SPEC §14).
+    ledger_entry = models.ForeignKey("wallets.WalletLedger", on_delete=models.PROTECT, related_name="+")
     amount = models.BigIntegerField()
     pool_balance_after = models.BigIntegerField()
     deactivated_at = models.DateTimeField(help_text="The deactivation this forfeit follows.")
@@ -137,6 +138,7 @@ class ForfeitLog(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["tenant", "-created_at"], name="forfeit_tenant_created_idx")]
         constraints = [
+            models.UniqueConstraint(fields=["tenant", "ledger_entry"], name="forfeit_one_per_ledger_entry"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="forfeit_amount_positive"),
             models.CheckConstraint(condition=Q(pool_balance_after__gte=0), name="forfeit_pool_after_non_negative"),
         ]

@@ -55,7 +55,8 @@ class PlatformBillingLog(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="billing_logs")
-    allocation_log = models.OneToOneField(AllocationLog, on_delete=models.PROTECT, related_name="billing_log")
+    # One per allocation log: the unique (tenant, allocation_log) below (SPEC §14).
+    allocation_log = models.ForeignKey(AllocationLog, on_delete=models.PROTECT, related_name="+")
     transaction_type = models.CharField(max_length=20, choices=TransactionType.choices)
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
@@ -68,6 +69,7 @@ class PlatformBillingLog(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["tenant", "-created_at"], name="billing_tenant_created_idx")]
         constraints = [
+            models.UniqueConstraint(fields=["tenant", "allocation_log"], name="billing_log_one_per_allocation"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="billing_amount_positive"),
             models.CheckConstraint(
                 condition=Q(transaction_type__in=["CREDIT_INJECTION", "CLAWBACK"]), name="billing_type_valid"
@@ -83,7 +85,8 @@ class LeadBudget(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="lead_budgets")
-    lead = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="lead_budget")
+    # One per lead: the unique (tenant, lead) below (SPEC §14), which also serves the tenant's lookups.
+    lead = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     balance = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -91,8 +94,10 @@ class LeadBudget(models.Model):
         db_table = "lead_budgets"
         # No default ordering: it would join users into every query, and a
         # select_for_update() through that join would lock the lead's user row too.
-        indexes = [models.Index(fields=["tenant"], name="lead_budget_tenant_idx")]
-        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="lead_budget_non_negative")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "lead"], name="lead_budget_one_per_lead"),
+            models.CheckConstraint(condition=Q(balance__gte=0), name="lead_budget_non_negative"),
+        ]
 
     def __str__(self) -> str:
         return f"Budget of {self.lead_id}: {self.balance}"

@@ -23,6 +23,9 @@ class Wallet(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="wallets")
+    # A OneToOneField, for `user.wallet` (the console selects it along with the user): its
+    # single-column unique stays until users are distributed; the (tenant, user) unique below
+    # is the one a distributed schema keeps (SPEC §14).
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallet")
     balance = models.BigIntegerField(default=0, editable=False)
     lifetime_earned = models.BigIntegerField(default=0, editable=False)
@@ -33,6 +36,7 @@ class Wallet(models.Model):
     class Meta:
         db_table = "wallets"
         constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="wallet_one_per_user"),
             models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_balance_non_negative"),
             models.CheckConstraint(
                 condition=Q(lifetime_earned__gte=0) & Q(lifetime_spent__gte=0) & Q(last_entry_no__gte=0),
@@ -86,7 +90,7 @@ class WalletLedger(models.Model):
             models.Index(fields=["-created_at", "-entry_no"], name="ledger_created_idx"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["wallet", "entry_no"], name="ledger_one_entry_per_position"),
+            models.UniqueConstraint(fields=["tenant", "wallet", "entry_no"], name="ledger_one_entry_per_position"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_amount_positive"),
             models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_after_non_negative"),
             models.CheckConstraint(condition=Q(entry_no__gte=1), name="ledger_entry_no_positive"),

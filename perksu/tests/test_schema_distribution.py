@@ -38,6 +38,7 @@ NOT_TENANT_OWNED = {
 USERS_PK = "users keep the single-column key `id` (every row has a tenant now, staff the platform's own)"
 COMPOSITE_PK = "(tenant_id, id) primary key in the database not made yet"
 COMPOSITE_FK = "composite foreign key waits for the target's (tenant_id, id) primary key"
+TOKEN_BY_HASH = "a token is looked up by its hash alone, before the tenant is known"
 PLATFORM_ROWS = "tenant is null for platform-wide rows (staff, the platform's own jobs): not placed yet"
 
 # Primary keys not through tenant_id yet, by table.
@@ -107,39 +108,15 @@ NOT_YET: dict[tuple[str, str, str], str] = {
     ("fk", "webhook_attempts", "webhook_attempts_delivery_id_dc2a0a51_fk_webhook_deliveries_id"): COMPOSITE_FK,
     ("fk", "webhook_attempts", "webhook_attempts_endpoint_id_ce6bbdd3_fk_webhook_endpoints_id"): COMPOSITE_FK,
     ("fk", "webhook_deliveries", "webhook_deliveries_endpoint_id_8d287091_fk_webhook_endpoints_id"): COMPOSITE_FK,
-    (
-        "unique",
-        "email_deliveries",
-        "email_delivery_once",
-    ): "the delivery key is global (it names an event, or a tenant, person and period)",
-    ("unique", "email_opt_outs", "email_opt_out_once"): "one opt-out per (user, category), tenant not in it yet",
-    ("unique", "forfeit_log", "forfeit_log_ledger_entry_id_key"): "OneToOne to the ledger entry, tenant not in it yet",
-    (
-        "unique",
-        "identity_api_tokens",
-        "identity_api_tokens_key_hash_key",
-    ): "a token is looked up by its hash before the tenant is known",
-    (
-        "unique",
-        "identity_scim_tokens",
-        "identity_scim_tokens_key_hash_key",
-    ): "a token is looked up by its hash before the tenant is known",
-    ("unique", "lead_budgets", "lead_budgets_lead_id_key"): "OneToOne to the lead, tenant not in it yet",
-    (
-        "unique",
-        "platform_billing_logs",
-        "platform_billing_logs_allocation_log_id_key",
-    ): "OneToOne to the allocation, tenant not in it yet",
-    (
-        "unique",
-        "redemptions",
-        "redemptions_voucher_code_key",
-    ): "voucher codes are unique across tenants; no reference table yet",
-    ("unique", "scheduled_runs", "scheduled_run_once"): "(job, scope), tenant not in it yet",
-    ("unique", "tenants", "tenants_slug_key"): "slugs are unique across tenants; no reference table yet",
-    ("unique", "users", "users_email_key"): "e-mails are unique across tenants (login); no reference table yet",
-    ("unique", "wallet_ledger", "ledger_one_entry_per_position"): "(wallet, entry_no), tenant not in it yet",
-    ("unique", "wallets", "wallets_user_id_key"): "OneToOne to the user, tenant not in it yet",
+    ("unique", "identity_api_tokens", "identity_api_tokens_key_hash_key"): TOKEN_BY_HASH,
+    ("unique", "identity_scim_tokens", "identity_scim_tokens_key_hash_key"): TOKEN_BY_HASH,
+    ("unique", "redemptions", "redemptions_voucher_code_key"): "voucher codes are unique across tenants",
+    ("unique", "tenants", "tenants_slug_key"): "slugs are unique across tenants",
+    ("unique", "users", "users_email_key"): "e-mails are unique across tenants (the login)",
+    ("unique", "wallets", "wallets_user_id_key"): "OneToOne kept for `user.wallet`; (tenant, user) is unique too",
+    ("unique", "email_deliveries", "email_delivery_once_platform"): PLATFORM_ROWS,
+    ("unique", "email_opt_outs", "email_opt_out_once_platform"): PLATFORM_ROWS,
+    ("unique", "scheduled_runs", "scheduled_run_once_platform"): PLATFORM_ROWS,
 }
 
 

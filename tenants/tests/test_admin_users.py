@@ -112,7 +112,7 @@ def test_change_role_of_a_lead_holding_points_is_refused(console, funded_lead):
     assert messages_of(response) == ["This lead still holds 10000 delegated points. Recall them first."]
     lead = User.objects.get(pk=funded_lead.pk)
     assert (lead.role, lead.full_name) == ("tenant_lead", "Leo Lead")  # the whole save rolled back
-    assert lead.lead_budget.balance == 10_000
+    assert LeadBudget.objects.get(lead=lead).balance == 10_000
 
 
 def test_tenant_member_cannot_become_platform_admin(console, employee):

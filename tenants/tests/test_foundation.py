@@ -101,6 +101,29 @@ def test_new_members_get_a_wallet_and_new_leads_a_budget(lead, employee, platfor
     assert not Wallet.objects.filter(user=platform_admin).exists()
 
 
+def test_one_wallet_per_member_one_budget_per_lead_one_billing_line_per_allocation(funded_tenant, lead, employee):
+    """The uniques that lead with the tenant (SPEC §14) still refuse a second row, on both databases."""
+    allocation = AllocationLog.objects.get()
+    billing = PlatformBillingLog.objects.get()
+    duplicates = [
+        lambda: Wallet.objects.create(tenant=funded_tenant, user=employee),
+        lambda: LeadBudget.objects.create(tenant=funded_tenant, lead=lead),
+        lambda: PlatformBillingLog.objects.create(
+            tenant=funded_tenant,
+            allocation_log=allocation,
+            transaction_type=billing.transaction_type,
+            amount=1,
+            currency=billing.currency,
+            admin=billing.admin,
+        ),
+    ]
+    for duplicate in duplicates:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            duplicate()
+    assert (Wallet.objects.filter(user=employee).count(), LeadBudget.objects.filter(lead=lead).count()) == (1, 1)
+    assert PlatformBillingLog.objects.filter(allocation_log=allocation).count() == 1
+
+
 def test_healthz_answers_when_the_database_does(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
