@@ -66,8 +66,8 @@ MAX_KEY_LENGTH = 255
 
 def _records(user: User) -> tuple[type[KeyedOutcome], dict]:
     """The user's table and the columns that place a row in it: their tenant's records, or the
-    platform's for staff (no tenant)."""
-    if user.tenant_id is None:
+    platform's for staff (no customer tenant: `member_tenant_id` is None)."""
+    if user.member_tenant_id is None:
         return PlatformIdempotencyRecord, {}
     return IdempotencyRecord, {"tenant_id": user.tenant_id}
 

@@ -10,7 +10,7 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
 MOVED = [
     "user_id", "scope", "key", "fingerprint", "state", "response_status", "response_body",
@@ -22,7 +22,8 @@ def place_records(apps, schema_editor):
     Record = apps.get_model("points", "IdempotencyRecord")
     PlatformRecord = apps.get_model("points", "PlatformIdempotencyRecord")
     User = apps.get_model("tenants", "User")
-    staff = Record.objects.filter(user__tenant__isnull=True)
+    # Staff have no tenant, or (after tenants 0005) the platform's own; either way their role says so.
+    staff = Record.objects.filter(Q(user__tenant__isnull=True) | Q(user__role="platform_admin"))
     PlatformRecord.objects.bulk_create(PlatformRecord(**row) for row in staff.values(*MOVED).iterator())
     staff.delete()
     Record.objects.update(tenant_id=Subquery(User.objects.filter(pk=OuterRef("user_id")).values("tenant_id")[:1]))
