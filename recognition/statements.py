@@ -1,6 +1,12 @@
 """The set-based statements of recognition, each one SQL statement whatever the
-number of recipients: the one-statement award (PostgreSQL) and the two
+number of recipients: the award in one round trip (PostgreSQL) and the two
 INSERT … SELECTs of a distribution.
+
+The award runs as one call of the PL/pgSQL function `perksu_award` (recognition
+migration 0007): step by step, every statement on one tenant's rows, so Citus can
+run it whole on the tenant's worker. `AWARD_SQL = "statement"` runs the earlier
+one-statement award instead (a chain of data-modifying CTEs, below), which does
+exactly the same; the bench keeps it as the baseline (docs/PERFORMANCE.md).
 
 `recognition.services` decides, checks and builds the results; this module only
 runs the statements. Table and column names come from the models.
@@ -11,6 +17,7 @@ from __future__ import annotations
 import json
 from uuid import UUID, uuid4
 
+from django.conf import settings
 from django.db import connection
 
 from events import event_types
@@ -200,6 +207,16 @@ _AWARD_SQL_BY_SOURCE = {
 AWARD_NOT_PAID = "PK001"
 """SQLSTATE of perksu_award_not_paid() (recognition migration 0004)."""
 
+# The award function's call (recognition migration 0007): the tenant first, its distribution argument
+# on Citus. Every argument is cast, so the prepared call names one function whatever psycopg binds.
+AWARD_FUNCTION_SQL = (
+    "SELECT * FROM perksu_award(%(tenant)s::uuid, %(giver)s::uuid, %(source)s::text, %(users)s::uuid[], "
+    "%(recognitions)s::uuid[], %(entries)s::uuid[], %(points)s::bigint, %(message)s::text, %(note)s::text, "
+    "%(group)s::uuid, %(parent)s::uuid, %(has_value)s::boolean, %(now)s::timestamptz, %(event)s::uuid, "
+    "%(event_name)s::text, %(event_payload)s::jsonb, %(low_event)s::uuid)"
+)
+AWARD_SQL_CHOICES = ("function", "statement")
+
 
 def pay_award(
     *,
@@ -215,7 +232,8 @@ def pay_award(
     has_value: bool = False,
     event_payload: dict | None = None,
 ) -> list[tuple]:
-    """Run the award's statement. Returns `(user_id, wallet_id, balance_after, entry_no,
+    """Run the award: one call of `perksu_award`, or with `AWARD_SQL = "statement"` the one
+    statement, which do the same. Returns `(user_id, wallet_id, balance_after, entry_no,
     payer_after, pool, allowance_period, allowance_given)` per credited wallet (`pool`
     only when a lead budget paid: else `payer_after` is the pool; the last two only for
     an allowance gift), or no rows when it wrote nothing.
@@ -224,7 +242,11 @@ def pay_award(
     one: the general path then refuses with `value_required`.
 
     With `event_payload` (the `recognition.created` payload without its recipients) the
-    statement records the event, and `pool.low_balance` on a crossing, in the same statement."""
+    award records the event, and `pool.low_balance` on a crossing, in the same round trip.
+
+    A refusal is signalled the same way by both: no rows when a check fails before anything is
+    written, SQLSTATE PK001 (`AWARD_NOT_PAID`) when the paying balance or the allowance is gone
+    at the debit, the whole award undone."""
     params = {
         "users": ids,
         "recognitions": [recognition_id for recognition_id, _ in row_ids],
@@ -255,8 +277,14 @@ def pay_award(
             event_payload=json.dumps(event_payload),
             low_event=uuid4(),
         )
+    if settings.AWARD_SQL == "function":
+        if not events:
+            params.update(event=None, event_name=None, event_payload=None, low_event=None)
+        sql = AWARD_FUNCTION_SQL
+    else:
+        sql = _AWARD_SQL_BY_SOURCE[(source, events)]
     with prepared_cursor() as cursor:
-        cursor.execute(_AWARD_SQL_BY_SOURCE[(source, events)], params)
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 

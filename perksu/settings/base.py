@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -158,6 +159,12 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 JOB_TIMEOUT_SECONDS = env.int("JOB_TIMEOUT_SECONDS", default=900)
 # False records no events (and so sends nothing): the benchmark's baseline only.
 EVENTS_ENABLED = env.bool("EVENTS_ENABLED", default=True)
+# How PostgreSQL runs a plain award (recognition/statements.py): "function", one call of the PL/pgSQL
+# function perksu_award (routable by tenant on Citus); "statement", the one-statement award it replaced,
+# kept as the bench's baseline (docs/PERFORMANCE.md). Both do the same.
+AWARD_SQL = env.str("AWARD_SQL", default="function")
+if AWARD_SQL not in ("function", "statement"):
+    raise ImproperlyConfigured(f"AWARD_SQL must be 'function' or 'statement', not {AWARD_SQL!r}.")
 
 # E-mail: printed on the console unless EMAIL_URL names an SMTP server
 # (smtp+tls://user:password@smtp.example.com:587).
