@@ -113,6 +113,24 @@ def is_postgres():
     return connection.vendor == "postgresql"
 
 
+AWARD_SQL = ("function", "statement")
+"""How PostgreSQL runs a plain award (settings.AWARD_SQL): the award function, and the one statement it replaced."""
+
+
+@pytest.fixture
+def award_sql(request, settings):
+    """A test using this fixture (or `usefixtures("award_sql")`) runs once per way PostgreSQL can run a
+    plain award, so both are held to the same figures and refusals; on SQLite, which has neither, once."""
+    settings.AWARD_SQL = request.param
+    return request.param
+
+
+def pytest_generate_tests(metafunc):
+    if "award_sql" in metafunc.fixturenames:
+        paths = AWARD_SQL if connection.vendor == "postgresql" else AWARD_SQL[:1]
+        metafunc.parametrize("award_sql", paths, indirect=True)
+
+
 def citus_enabled() -> bool:
     """A Citus run: DATABASE_URL points at the coordinator and CITUS_WORKER_URLS lists the workers."""
     return bool(citus.worker_urls()) and connection.vendor == "postgresql"

@@ -32,7 +32,7 @@ from wallets.services import redemption_create, redemption_refund, reward_create
 
 from .books import assert_reconciled, pool, wallet_balance
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("award_sql")]
 
 
 def race(count: int, work: Callable[[int], object], *, timeout: float = 60) -> list[tuple[str, object]]:

@@ -18,7 +18,7 @@ from tenants.models import Tenant
 from tenants.tests.factories import UserFactory
 from wallets.models import Wallet
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("award_sql")]
 
 
 def _outcomes(results) -> list[tuple[str, object]]:

@@ -276,10 +276,12 @@ def test_reconcile_counts_allowance_gifts_in_the_pool(programme, employee, other
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_on_postgresql_an_allowance_gift_is_one_round_trip_locking_usage_then_pool_last(
-    programme, employee, other_employee, award
+    programme, employee, other_employee, award, award_sql
 ):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+
+    from .award_sql import award_sql_text
 
     award(employee, other_employee, 10)  # the period's first gift creates the usage row
     assert not connection.in_atomic_block
@@ -287,9 +289,8 @@ def test_on_postgresql_an_allowance_gift_is_one_round_trip_locking_usage_then_po
         result = award(employee, other_employee, 15)
     sql = [q["sql"] for q in ctx.captured_queries]
     assert len(sql) == 1, sql
-    statement = sql[0]
-    assert statement.lstrip().startswith("WITH paid_to")
-    assert statement.index("UPDATE allowance_usage SET given") < statement.index("UPDATE tenants SET")
+    gift = award_sql_text(award_sql, sql[0])
+    assert gift.index("FOR UPDATE OF w") < gift.index("UPDATE allowance_usage") < gift.index("UPDATE tenants")
     assert (result.funding_source, result.allowance_given, result.pool_balance_after) == ("ALLOWANCE", 25, 49_975)
     assert result.allowance_period == allowances.period_bounds(programme)[0]
     assert _usage(employee).given == 25 and pool(programme) == 49_975

@@ -1,5 +1,6 @@
-"""The one-statement award (PostgreSQL): it writes exactly what the general path
-writes; it declines — writing nothing — every award that is not a plain one, so
+"""The one-round-trip award (PostgreSQL), on both of its ways (settings.AWARD_SQL: the
+award function and the one statement it replaced; every test runs on each): it writes
+exactly what the general path writes; it declines — writing nothing — every award that is not a plain one, so
 the general path refuses with the precise reason; in autocommit it is one round
 trip; it locks the paying row after the wallets; and when a concurrent award
 takes the balance mid-statement, its guard undoes the whole statement.
@@ -26,7 +27,9 @@ from tenants.services import tenant_set_status, user_set_active
 from tenants.tests.factories import LeadFactory, UserFactory
 from wallets.models import WalletLedger
 
-pytestmark = pytest.mark.postgres
+from .award_sql import CALL_START, award_sql_text
+
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("award_sql")]
 
 
 def _try_one_statement(giver, recipients, points, requested=None):
@@ -118,15 +121,18 @@ def test_both_paths_write_the_same_rows(funded_lead, manager, tenant, monkeypatc
         assert fast.pool_balance_after == general.pool_balance_after == pool(tenant)
 
 
-def test_inside_a_transaction_a_plain_award_is_one_statement_in_a_savepoint(funded_tenant, manager, employee):
+def test_inside_a_transaction_a_plain_award_is_one_statement_in_a_savepoint(
+    funded_tenant, manager, employee, award_sql
+):
     with CaptureQueriesContext(connection) as ctx:
         services.recognition_create(giver=manager, recipient_ids=[employee.pk], points=5, message="Thanks")
     sql = [q["sql"] for q in ctx.captured_queries]
     assert len(sql) == 3, sql
     assert sql[0].startswith("SAVEPOINT") and sql[-1].startswith("RELEASE SAVEPOINT"), sql
-    statement = sql[1]
-    assert statement.lstrip().startswith("WITH paid_to") and "FOR UPDATE OF w" in statement
-    assert "UPDATE tenants SET points_allocation_balance = points_allocation_balance - %(total)s" in statement
+    award = award_sql_text(award_sql, sql[1])
+    # The wallets are locked before the pool is debited, and the debit is conditional.
+    assert 0 < award.index("FOR UPDATE OF w") < award.index("UPDATE tenants")
+    assert "points_allocation_balance >= " in award[award.index("UPDATE tenants") :]
 
 
 def _decline_cases():
@@ -203,7 +209,7 @@ def test_it_declines_writing_nothing_and_the_general_path_refuses(
     assert books() == before
 
 
-def test_the_award_statement_is_prepared_once_and_runs_on_its_generic_plan(funded_tenant, manager, employee):
+def test_the_award_statement_is_prepared_once_and_runs_on_its_generic_plan(funded_tenant, manager, employee, award_sql):
     """perksu.db.prepared_cursor and the settings: PostgreSQL keeps one prepared statement for
     the award per connection and reuses its generic plan, instead of planning every award."""
 
@@ -211,7 +217,7 @@ def test_the_award_statement_is_prepared_once_and_runs_on_its_generic_plan(funde
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
-                ["%WITH paid_to%"],
+                [CALL_START[award_sql].strip() + "%"],
             )
             return cursor.fetchall()
 
@@ -278,11 +284,12 @@ def _wait_until_blocked(other, timeout: float = 10) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_in_autocommit_a_plain_award_is_one_round_trip(funded_tenant, manager, employee, caplog):
+def test_in_autocommit_a_plain_award_is_one_round_trip(funded_tenant, manager, employee, caplog, award_sql):
     assert not connection.in_atomic_block
     with caplog.at_level("INFO", logger="perksu.money"), CaptureQueriesContext(connection) as ctx:
         result = services.recognition_create(giver=manager, recipient_ids=[employee.pk], points=25, message="Thanks")
-    assert [q["sql"].lstrip()[:13] for q in ctx.captured_queries] == ["WITH paid_to "]
+    start = CALL_START[award_sql]
+    assert [q["sql"].lstrip()[: len(start)] for q in ctx.captured_queries] == [start]
     assert wallet_balance(employee) == 25 and pool(funded_tenant) == 50_000 - 25
     assert result.pool_balance_after == 50_000 - 25 and result.wallet_balances_after == {employee.pk: 25}
     lines = [r for r in caplog.records if r.name == "perksu.money"]
@@ -375,8 +382,67 @@ def test_every_award_statement_stays_within_psycopgs_parsed_query_cache():
     award after the first reuses the parsed and prepared statement."""
     from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
 
-    from recognition.statements import _AWARD_SQL_BY_SOURCE
+    from recognition.statements import _AWARD_SQL_BY_SOURCE, AWARD_FUNCTION_SQL
 
     lengths = {key: len(sql.encode()) for key, sql in _AWARD_SQL_BY_SOURCE.items()}
-    assert len(lengths) == 6
+    lengths["function"] = len(AWARD_FUNCTION_SQL.encode())
+    assert len(lengths) == 7
     assert {key: n for key, n in lengths.items() if n > MAX_CACHED_STATEMENT_LENGTH} == {}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("payer", ["lead_budget", "allowance"])
+def test_a_budget_or_allowance_taken_mid_statement_undoes_the_whole_award(
+    tenant, allocate, manager, employee, other_employee, payer
+):
+    """As above for the two other payers: the lead budget, and the giver's allowance (its usage row
+    is raised before the pool is debited). Each is taken by another transaction while the award waits
+    on its row; the award is undone whole and the general path refuses with the figures."""
+    import threading
+
+    from points.services import lead_delegate
+    from recognition import allowances
+
+    allocate(tenant, 1_000)
+    if payer == "lead_budget":
+        giver = LeadFactory(tenant=tenant, password=None)
+        lead_delegate(actor=manager, lead_id=giver.pk, amount=100, note="Budget")
+        drain = ("UPDATE lead_budgets SET balance = 30 WHERE lead_id = %s", [giver.pk])
+        code, extra = "insufficient_balance", {"available": 30, "required": 60}
+    else:
+        Tenant.objects.filter(pk=tenant.pk).update(allowance_employee=100)
+        tenant.refresh_from_db()
+        giver = employee
+        start, end = allowances.period_bounds(tenant)
+        allowances.usage_row(tenant=tenant, user_id=giver.pk, role=giver.role, start=start, end=end)
+        drain = ("UPDATE allowance_usage SET given = 70 WHERE user_id = %s", [giver.pk])
+        code, extra = "allowance_exceeded", {"remaining": 30, "required": 60}
+    before = books()
+    drainer, prober = _other_connection(), _other_connection(autocommit=True)
+    drainer.execute(*drain)
+    outcome = {}
+
+    def award():
+        try:
+            services.recognition_create(giver=giver, recipient_ids=[other_employee.pk], points=60, message="Late")
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=award)
+    thread.start()
+    try:
+        _wait_until_blocked(prober)
+        drainer.commit()
+    finally:
+        thread.join(20)
+        drainer.close()
+        prober.close()
+    error = outcome.get("error")
+    assert isinstance(error, DomainError) and error.code == code, outcome
+    assert error.extra == extra
+    after = books()
+    assert after["pools"] == before["pools"]
+    assert after["wallets"] == before["wallets"] and after["wallet_counters"] == before["wallet_counters"]
+    assert after["counts"] == before["counts"]

@@ -16,6 +16,7 @@ from wallets.models import WalletLedger
 # --- award: success ---------------------------------------------------------
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_manager_award_is_paid_by_the_pool(funded_tenant, manager, employee, award):
     result = award(manager, employee, 300, message="Shipped the Q4 release")
 
@@ -39,6 +40,7 @@ def test_manager_award_is_paid_by_the_pool(funded_tenant, manager, employee, awa
     assert_reconciled()
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_lead_award_is_paid_by_the_lead_budget(funded_lead, funded_tenant, employee, award):
     result = award(funded_lead, employee, 250)
 
@@ -48,6 +50,7 @@ def test_lead_award_is_paid_by_the_lead_budget(funded_lead, funded_tenant, emplo
     assert_reconciled()
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_multi_recipient_award_pays_points_times_recipients(funded_tenant, manager, lead, employee, other_employee):
     award_result = recognition_create(
         giver=manager, recipient_ids=[employee.pk, other_employee.pk, lead.pk], points=200, message="Team effort"
@@ -64,6 +67,7 @@ def test_multi_recipient_award_pays_points_times_recipients(funded_tenant, manag
     assert_reconciled()
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_ledger_numbers_entries_and_carries_the_running_balance(funded_tenant, manager, employee, award):
     for points in (100, 50, 25):
         award(manager, employee, points)
@@ -74,6 +78,7 @@ def test_ledger_numbers_entries_and_carries_the_running_balance(funded_tenant, m
     ]
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_explicit_funding_source_both_ways(funded_lead, funded_tenant, manager, employee, award):
     from_pool = award(manager, employee, 100, funding_source="POOL")
     from_budget = award(funded_lead, employee, 100, funding_source="LEAD_BUDGET")
@@ -88,6 +93,7 @@ def test_explicit_funding_source_both_ways(funded_lead, funded_tenant, manager, 
     assert_reconciled()
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_explicit_lead_budget_that_does_not_cover_is_refused_with_figures(funded_lead, employee, award):
     before = books()
     with pytest.raises(Exception) as caught:
@@ -97,6 +103,7 @@ def test_explicit_lead_budget_that_does_not_cover_is_refused_with_figures(funded
     assert books() == before
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_kudos_moves_nothing(funded_lead, funded_tenant, employee, other_employee, award):
     before = books()
     result = award(employee, other_employee, 0, message="Thanks for the help!")
@@ -111,6 +118,7 @@ def test_kudos_moves_nothing(funded_lead, funded_tenant, employee, other_employe
     assert_reconciled()
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_a_lead_and_a_manager_can_give_kudos_too(funded_lead, manager, employee, award):
     award(funded_lead, [employee, manager], 0)
     award(manager, employee, 0)
@@ -121,6 +129,7 @@ def test_a_lead_and_a_manager_can_give_kudos_too(funded_lead, manager, employee,
 # --- award: refusals --------------------------------------------------------
 
 
+@pytest.mark.usefixtures("award_sql")
 @pytest.mark.parametrize("points", [-1, 1.5, True, "10", 10**9 + 1, None])
 def test_award_refuses_a_bad_amount(funded_tenant, manager, employee, award, points):
     before = books()
@@ -130,6 +139,7 @@ def test_award_refuses_a_bad_amount(funded_tenant, manager, employee, award, poi
     assert books() == before
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_award_insufficient_pool_message_and_figures(tenant, allocate, manager, employee, other_employee):
     allocate(tenant, 500)
     before = books()
@@ -141,6 +151,7 @@ def test_award_insufficient_pool_message_and_figures(tenant, allocate, manager, 
     assert books() == before
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_award_insufficient_both_sources_names_both(tenant, allocate, manager, employee, award):
     """A lead promoted to manager keeps its (emptied) budget row: the refusal names both sources."""
     from tenants.services import user_change_role
@@ -162,6 +173,7 @@ def test_award_insufficient_both_sources_names_both(tenant, allocate, manager, e
     assert books() == before
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_lead_award_over_its_budget_is_refused(funded_lead, employee, award):
     before = books()
     with pytest.raises(Exception) as caught:
@@ -171,6 +183,7 @@ def test_lead_award_over_its_budget_is_refused(funded_lead, employee, award):
     assert books() == before
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_award_refusals(funded_lead, funded_tenant, manager, employee, other_employee, outsider, platform_admin, award):
     inactive = UserFactory(tenant=funded_tenant)
     user_set_active(user=inactive, is_active=False)
@@ -209,6 +222,7 @@ def test_award_refusals(funded_lead, funded_tenant, manager, employee, other_emp
     assert pool(funded_tenant) == 40_000 - 50
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_award_over_the_cap_is_refused(funded_tenant, manager, employee, award):
     Tenant.objects.filter(pk=funded_tenant.pk).update(max_award_points=500)
     before = books()
@@ -220,6 +234,7 @@ def test_award_over_the_cap_is_refused(funded_tenant, manager, employee, award):
     assert award(manager, employee, 500).wallet_balances_after == {employee.pk: 500}
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_award_on_a_suspended_tenant_is_refused_even_kudos(funded_lead, funded_tenant, manager, employee, award):
     tenant_set_status(tenant=funded_tenant, status="SUSPENDED")
     before = books()
@@ -230,6 +245,7 @@ def test_award_on_a_suspended_tenant_is_refused_even_kudos(funded_lead, funded_t
     assert books() == before
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_a_deactivated_giver_cannot_award(funded_tenant, employee, award):
     manager = ManagerFactory(tenant=funded_tenant)
     user_set_active(user=manager, is_active=False)
