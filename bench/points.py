@@ -26,6 +26,9 @@ overdraft count and `reconcile()`:
 10. allowance gifts (bench/allowances.py): N processes, each giving as its own employee from its own
    allowance, against the pool award of one manager, alternating twice on one tenant pool; the ratio
    (target ≥ 0.8); `--allowance-only` runs it alone, after the migrations.
+11. `--award-ab` (bench/award_ab.py): the service award through the award function against the one
+   statement it replaced (`AWARD_SQL`), the same N processes on one tenant pool, A/B/B/A twice, with
+   the machine's load; the ratio (target ≥ 0.9). It runs alone, after the migrations.
 
 `--database NAME` names the bench database (default perksu_bench), so two runs on one
 server do not drop each other's.
@@ -254,7 +257,7 @@ def cpu_per_award(manager_id, recipient_ids, calls: int) -> tuple[float, float |
     holds: list[float] = []
 
     def pool_lock_timer(execute, sql, params, many, context):
-        if "UPDATE tenants SET points_allocation_balance" not in sql:
+        if "UPDATE tenants SET points_allocation_balance" not in sql and "perksu_award(" not in sql:
             return execute(sql, params, many, context)
         started = time.perf_counter()
         result = execute(sql, params, many, context)
@@ -613,6 +616,11 @@ def main(argv: list[str] | None = None) -> int:
         help="only the migrations and award throughput with notifications on against off (bench/notifications.py)",
     )
     parser.add_argument(
+        "--award-ab",
+        action="store_true",
+        help="only the migrations and the award function against the one-statement award (bench/award_ab.py)",
+    )
+    parser.add_argument(
         "--insights-scale", type=float, default=1.0, help="scale the insights tenant (0.01 for a trial of the SQL)"
     )
     args = parser.parse_args(argv)
@@ -652,6 +660,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps({k: run.figures.get(k) for k in (*keys, "events_recorded", "notices_written")}))
         return 0 if all(c for _, _, c in run.checks) else 1
+    if args.award_ab:
+        from bench.award_ab import phase_award_ab, uptime
+
+        run.say(f"uptime before: {uptime()}")
+        phase_migrate(run, server)
+        phase_award_ab(run)
+        check(run, "award A/B")
+        run.say(f"uptime after: {uptime()}")
+        run.timings.append(("total", time.perf_counter() - started))
+        keys = [k for k in run.figures if k.startswith("award_")]
+        overdrafts = max(o for _, o, _ in run.checks)
+        clean = all(ok for _, _, ok in run.checks)
+        print(json.dumps({**{k: run.figures[k] for k in keys}, "overdrafts": overdrafts, "reconcile_clean": clean}))
+        return 0 if clean and overdrafts == 0 else 1
     if args.insights_only:
         from bench.insights import phase_insights
 
