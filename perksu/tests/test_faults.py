@@ -120,16 +120,25 @@ def test_lock_timeout_during_an_award_rolls_back_and_the_retry_moves_points_once
 # --- A statement fails at the cursor (a dropped connection, a data error) --------------------------------------------
 
 
+# The tables the award function (`perksu_award`, recognition migration 0007) writes: on PostgreSQL its one
+# call is the statement that makes those writes.
+AWARD_FUNCTION_WRITES = {Wallet._meta.db_table, WalletLedger._meta.db_table, Recognition._meta.db_table}
+
+
 def fail_statement_once(monkeypatch, writes: str, error: Exception) -> list:
     """Make the first SQL statement that contains the write `writes` (e.g. `INSERT INTO wallets`,
-    matched with or without quotes around the table, alone or inside a WITH) raise `error` at the cursor."""
+    matched with or without quotes around the table, alone or inside a WITH, or the award function's
+    call when the function makes that write) raise `error` at the cursor."""
     verb, table = writes.rsplit(" ", 1)
     pattern = re.compile(rf'\b{verb}\s+"?{table}"?\s', re.IGNORECASE)
     original = CursorWrapper.execute
     hits = []
 
+    def writes_it(sql: str) -> bool:
+        return bool(pattern.search(sql)) or (table in AWARD_FUNCTION_WRITES and "perksu_award(" in sql)
+
     def execute(self, sql, params=None):
-        if not hits and pattern.search(sql):
+        if not hits and writes_it(sql):
             hits.append(sql)
             raise error
         return original(self, sql, params)
@@ -138,6 +147,7 @@ def fail_statement_once(monkeypatch, writes: str, error: Exception) -> list:
     return hits
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_connection_lost_while_writing_the_ledger_is_a_503_and_nothing_moves(
     monkeypatch, funded_tenant, manager, employee
 ):
@@ -159,6 +169,7 @@ def test_connection_lost_while_writing_the_ledger_is_a_503_and_nothing_moves(
     assert WalletLedger.objects.filter(wallet__user=employee).count() == 1
 
 
+@pytest.mark.usefixtures("award_sql")
 def test_a_data_error_is_a_clean_500_and_nothing_moves(monkeypatch, funded_tenant, manager, employee):
     api = client_for(manager)
     before = books()
