@@ -128,13 +128,19 @@ def test_a_replay_is_cheaper_than_the_original(world):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_an_http_award_without_a_key_is_the_token_read_and_the_award_statement(funded_tenant, manager, employee):
-    """No BEGIN, SAVEPOINT, RELEASE or COMMIT around the award's one statement: it commits by itself
+def test_an_http_award_without_a_key_is_the_token_read_and_the_award_statement(
+    funded_tenant, manager, employee, award_sql
+):
+    """No BEGIN, SAVEPOINT, RELEASE or COMMIT around the award's one statement (on either of its ways,
+    the award function's call or the one statement): it commits by itself
     (money_response(..., self_contained=True)), and the token and its user are one read."""
+    from recognition.tests.award_sql import CALL_START
+
     client = token_client(manager)
     body = {"to_user_id": str(employee.pk), "amount": 10, "recognition_message": "x"}
     with CaptureQueriesContext(connection) as queries:
         response = client.post(AWARD, body, format="json")
     assert response.status_code == 200, response.json()
-    statements = [q["sql"].split(None, 1)[0].upper() for q in queries.captured_queries]
-    assert statements == ["SELECT", "WITH"], statements
+    statements = [q["sql"].lstrip() for q in queries.captured_queries]
+    assert len(statements) == 2 and statements[0].upper().startswith("SELECT"), statements
+    assert statements[1].startswith(CALL_START[award_sql]), statements
