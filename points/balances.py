@@ -5,7 +5,9 @@ check (`balance >= amount`, tenant active), so the check and the write are one
 atomic step on the row: no read-modify-write window, and the row lock it takes
 is held until the caller's transaction ends. Callers run inside
 `transaction.atomic()` and respect the global lock order of SPEC §4:
-wallets → rewards → lead budgets → tenant row last.
+wallets → rewards → lead budgets → tenant row last. Every statement names the
+tenant (`tenant_id`, or the tenant row's own `id`), so each is a single-shard
+statement when the tables are distributed by tenant (docs/SCALING.md).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ POOL_DEBIT_SQL = (
     f"WHERE id = %(tenant)s AND points_allocation_balance >= %(total)s AND status = 'ACTIVE'"
 )
 LEAD_BUDGET_DEBIT_SQL = (
-    f"UPDATE {_BUDGETS} SET balance = balance - %(total)s WHERE lead_id = %(giver)s AND balance >= %(total)s"
+    f"UPDATE {_BUDGETS} SET balance = balance - %(total)s "
+    "WHERE tenant_id = %(tenant)s AND lead_id = %(giver)s AND balance >= %(total)s"
 )
 
 
@@ -98,25 +101,28 @@ def pool_credit(tenant_id: UUID, amount: int) -> int:
     return after
 
 
-def lead_budget_debit(lead_id: UUID, amount: int) -> int:
-    """Take `amount` from a lead's budget; return the budget after. Refuses if it does not cover it."""
+def lead_budget_debit(lead_id: UUID, amount: int, *, tenant_id: UUID) -> int:
+    """Take `amount` from a lead's budget (in `tenant_id`); return the budget after. Refuses if it does not cover it."""
     after = _returning(
-        f"UPDATE {_BUDGETS} SET balance = balance - %s WHERE lead_id = %s AND balance >= %s RETURNING balance",
-        [amount, _pk(lead_id), amount],
+        f"UPDATE {_BUDGETS} SET balance = balance - %s "
+        "WHERE tenant_id = %s AND lead_id = %s AND balance >= %s RETURNING balance",
+        [amount, _pk(tenant_id), _pk(lead_id), amount],
     )
     if after is not None:
         return after
-    available = LeadBudget.objects.filter(lead_id=lead_id).values_list("balance", flat=True).first()
+    available = (
+        LeadBudget.objects.filter(tenant_id=tenant_id, lead_id=lead_id).values_list("balance", flat=True).first()
+    )
     if available is None:
         raise DomainError("This user has no lead budget.", code="no_lead_budget")
     raise insufficient(LEAD_BUDGET_LABEL, available=available, required=amount)
 
 
-def lead_budget_credit(lead_id: UUID, amount: int) -> int:
-    """Add `amount` to a lead's budget; return the budget after."""
+def lead_budget_credit(lead_id: UUID, amount: int, *, tenant_id: UUID) -> int:
+    """Add `amount` to a lead's budget (in `tenant_id`); return the budget after."""
     after = _returning(
-        f"UPDATE {_BUDGETS} SET balance = balance + %s WHERE lead_id = %s RETURNING balance",
-        [amount, _pk(lead_id)],
+        f"UPDATE {_BUDGETS} SET balance = balance + %s WHERE tenant_id = %s AND lead_id = %s RETURNING balance",
+        [amount, _pk(tenant_id), _pk(lead_id)],
     )
     if after is None:
         raise DomainError("This user has no lead budget.", code="no_lead_budget")

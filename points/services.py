@@ -174,7 +174,7 @@ def lead_delegate(*, actor: User, lead_id: UUID | str, amount: int, note: str = 
     if not lead.is_active:
         raise DomainError(f"{lead.full_name or lead.email} is deactivated.", code="inactive_user")
     with transaction.atomic():
-        lead_after = balances.lead_budget_credit(lead.pk, amount)
+        lead_after = balances.lead_budget_credit(lead.pk, amount, tenant_id=actor.tenant_id)
         pool_after = balances.pool_debit(actor.tenant_id, amount)
         log = DelegationLog.objects.create(
             tenant_id=actor.tenant_id,
@@ -216,14 +216,14 @@ def lead_recall(*, actor: User, lead_id: UUID | str, amount: int | None = None, 
         # Lock the budget row only, never the lead's user row: every transaction that
         # references the lead (an award to them, a delegation) needs that row at COMMIT for
         # its foreign-key check (FOR KEY SHARE) — a deadlock with this recall's pool update.
-        budget = LeadBudget.objects.select_for_update(of=("self",)).filter(lead=lead).first()
+        budget = LeadBudget.objects.select_for_update(of=("self",)).filter(tenant_id=actor.tenant_id, lead=lead).first()
         if budget is None:
             raise DomainError(f"{lead.full_name or lead.email} has no lead budget.", code="no_lead_budget")
         if amount is None:
             amount = budget.balance
         if amount == 0 or amount > budget.balance:
             raise insufficient(balances.LEAD_BUDGET_LABEL, available=budget.balance, required=max(amount, 1))
-        lead_after = balances.lead_budget_debit(lead.pk, amount)
+        lead_after = balances.lead_budget_debit(lead.pk, amount, tenant_id=actor.tenant_id)
         pool_after = balances.pool_credit(actor.tenant_id, amount)
         log = DelegationLog.objects.create(
             tenant_id=actor.tenant_id,

@@ -169,7 +169,7 @@ def allowance_boost(*, actor: User, user_id: UUID | str, amount: int, reason: st
     start, end = period_bounds(tenant)
     usage = usage_row(tenant=tenant, user_id=member.pk, role=member.role, start=start, end=end)
     with transaction.atomic():
-        AllowanceUsage.objects.filter(pk=usage.pk).update(limit=F("limit") + amount)
+        AllowanceUsage.objects.filter(tenant_id=tenant.pk, pk=usage.pk).update(limit=F("limit") + amount)
         usage.refresh_from_db(fields=["limit", "given"])
         boost = AllowanceBoost.objects.create(
             tenant_id=tenant.pk,

@@ -285,7 +285,12 @@ def recognition_add_on(
     if not (giver.is_active and giver.member_tenant_id):
         raise PermissionDeniedError("Only active tenant members give recognition.")
     group_id = recognition_group_of(tenant_id=giver.tenant_id, recognition_id=recognition_id)
-    root = Recognition.objects.filter(group_id=group_id).values_list("parent_id", flat=True).first() or group_id
+    root = (
+        Recognition.objects.filter(tenant_id=giver.tenant_id, group_id=group_id)
+        .values_list("parent_id", flat=True)
+        .first()
+        or group_id
+    )
     points = require_amount(points, field="points")
     recipients = list(
         Recognition.objects.filter(tenant_id=giver.tenant_id, group_id=root)
@@ -360,7 +365,9 @@ def _recognise(
     # Recipients before funds: another tenant's member answers 404 whatever the
     # balances, so a refusal never tells whether an id exists elsewhere. The wallets
     # are locked first, as on every path; the paying row is locked last, by the debit.
-    wallets_qs = Wallet.objects.filter(tenant_id=tenant.pk, user_id__in=ids).select_related("user")
+    wallets_qs = Wallet.objects.filter(tenant_id=tenant.pk, user__tenant_id=tenant.pk, user_id__in=ids).select_related(
+        "user"
+    )
     if points > 0:
         wallets_qs = wallets_qs.select_for_update(of=("self",))
     wallets = list(wallets_qs.order_by("pk"))
@@ -410,7 +417,7 @@ def _recognise(
         _record_recognition(giver, result, wallets, parent_id=parent_id)
         return result
 
-    Wallet.objects.filter(pk__in=[w.pk for w in wallets]).update(
+    Wallet.objects.filter(tenant_id=tenant.pk, pk__in=[w.pk for w in wallets]).update(
         balance=F("balance") + points,
         lifetime_earned=F("lifetime_earned") + points,
         last_entry_no=F("last_entry_no") + 1,
@@ -429,7 +436,7 @@ def _recognise(
     lead_after = given_after = None
     pool_after = tenant.points_allocation_balance
     if source == Source.LEAD_BUDGET:
-        lead_after = balances.lead_budget_debit(giver.pk, total)
+        lead_after = balances.lead_budget_debit(giver.pk, total, tenant_id=tenant.pk)
     elif source == Source.ALLOWANCE:
         given_after = allowances.allowance_take(
             tenant_id=tenant.pk, user_id=giver.pk, period_start=period, amount=total
@@ -674,9 +681,9 @@ def recognition_distribute(
 
     tenant = Tenant.objects.get(pk=giver.tenant_id)
     _check_award_allowed(tenant, amount)
-    recipients = Wallet.objects.filter(tenant_id=tenant.pk, user__is_active=True, user__role__in=roles).exclude(
-        user_id=giver.pk
-    )
+    recipients = Wallet.objects.filter(
+        tenant_id=tenant.pk, user__tenant_id=tenant.pk, user__is_active=True, user__role__in=roles
+    ).exclude(user_id=giver.pk)
     expected = recipients.count()
     if expected == 0:
         raise DomainError("There is nobody to distribute to.", code="no_recipients")
@@ -688,7 +695,10 @@ def recognition_distribute(
         count = statements.insert_distribution_recognitions(
             recipients, giver=giver, amount=amount, message=message, group_id=group_id, now=timezone.now()
         )
-        members = Wallet.objects.filter(user_id__in=Recognition.objects.filter(group_id=group_id).values("receiver_id"))
+        members = Wallet.objects.filter(
+            tenant_id=tenant.pk,
+            user_id__in=Recognition.objects.filter(tenant_id=tenant.pk, group_id=group_id).values("receiver_id"),
+        )
         if connection.features.has_select_for_update:
             list(members.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
         members.update(
@@ -703,7 +713,7 @@ def recognition_distribute(
         )
         payload["recipients"] = [
             {"id": str(user_id), "name": name or email, "recognition_id": str(pk)}
-            for pk, user_id, name, email in Recognition.objects.filter(group_id=group_id)
+            for pk, user_id, name, email in Recognition.objects.filter(tenant_id=tenant.pk, group_id=group_id)
             .order_by("receiver__full_name", "receiver_id")
             .values_list("pk", "receiver_id", "receiver__full_name", "receiver__email")
         ]
@@ -743,7 +753,7 @@ def recognition_award_from_company(
         wallet = (
             Wallet.objects.select_for_update(of=("self",))
             .select_related("user")
-            .filter(tenant_id=tenant.pk, user_id=recipient_id)
+            .filter(tenant_id=tenant.pk, user__tenant_id=tenant.pk, user_id=recipient_id)
             .first()
         )
         if wallet is None:
@@ -764,7 +774,7 @@ def recognition_award_from_company(
             group_id=uuid.uuid4(),
             created_at=now,
         )
-        Wallet.objects.filter(pk=wallet.pk).update(
+        Wallet.objects.filter(tenant_id=tenant.pk, pk=wallet.pk).update(
             balance=F("balance") + points,
             lifetime_earned=F("lifetime_earned") + points,
             last_entry_no=F("last_entry_no") + 1,

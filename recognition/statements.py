@@ -50,7 +50,8 @@ _AWARD_SQL = f"""
 WITH paid_to (user_id, recognition_id, entry_id, ord) AS (
     SELECT * FROM unnest(%(users)s::uuid[], %(recognitions)s::uuid[], %(entries)s::uuid[]) WITH ORDINALITY
 ){{period_cte}}, locked AS (
-    SELECT w.id FROM {Wallet._meta.db_table} w JOIN {User._meta.db_table} u ON u.id = w.user_id
+    SELECT w.id FROM {Wallet._meta.db_table} w
+        JOIN {User._meta.db_table} u ON u.tenant_id = w.tenant_id AND u.id = w.user_id
     WHERE w.tenant_id = %(tenant)s AND w.user_id IN (SELECT user_id FROM paid_to) AND u.is_active
       AND EXISTS (
         SELECT 1 FROM {Tenant._meta.db_table} t
@@ -66,7 +67,7 @@ WITH paid_to (user_id, recognition_id, entry_id, ord) AS (
     SET balance = w.balance + %(points)s, lifetime_earned = w.lifetime_earned + %(points)s,
         last_entry_no = w.last_entry_no + 1
     FROM locked
-    WHERE w.id = locked.id AND (SELECT count(*) FROM locked) = %(count)s
+    WHERE w.tenant_id = %(tenant)s AND w.id = locked.id AND (SELECT count(*) FROM locked) = %(count)s
     RETURNING w.id, w.user_id, w.balance, w.last_entry_no
 ), recognised AS (
     INSERT INTO {Recognition._meta.db_table}
@@ -127,7 +128,8 @@ _EVENTS_CTE = f""", evented AS (
             'id', p.user_id::text, 'name', COALESCE(NULLIF(u.full_name, ''), u.email),
             'recognition_id', p.recognition_id::text) ORDER BY p.ord)),
         %(giver)s, %(now)s, NULL
-    FROM credited c JOIN paid_to p USING (user_id) JOIN {User._meta.db_table} u ON u.id = c.user_id
+    FROM credited c JOIN paid_to p USING (user_id)
+        JOIN {User._meta.db_table} u ON u.tenant_id = %(tenant)s AND u.id = c.user_id
     HAVING count(*) = %(count)s
     RETURNING id
 )"""
@@ -172,7 +174,7 @@ _AWARD_PARTS = {
     },
     Source.LEAD_BUDGET: {
         "covered": f"EXISTS (SELECT 1 FROM {LeadBudget._meta.db_table} b "
-        "WHERE b.lead_id = %(giver)s AND b.balance >= %(total)s)",
+        "WHERE b.tenant_id = %(tenant)s AND b.lead_id = %(giver)s AND b.balance >= %(total)s)",
         "debit": balances.LEAD_BUDGET_DEBIT_SQL,
         "balance": "balance",
         "pool": f"(SELECT points_allocation_balance FROM {Tenant._meta.db_table} WHERE id = %(tenant)s)",
@@ -328,8 +330,9 @@ def insert_distribution_ledger(*, group_id, giver: User, amount: int, note: str)
         f"amount, balance_after, actor_id, recognition_id, redemption_id, note, created_at) "
         f"SELECT {_uuid_sql()}, w.tenant_id, w.id, w.last_entry_no, %s, %s, %s, w.balance, %s, r.id, NULL, %s, "
         f"r.created_at "
-        f"FROM {Recognition._meta.db_table} r JOIN {Wallet._meta.db_table} w ON w.user_id = r.receiver_id "
-        f"WHERE r.group_id = %s"
+        f"FROM {Recognition._meta.db_table} r "
+        f"JOIN {Wallet._meta.db_table} w ON w.tenant_id = r.tenant_id AND w.user_id = r.receiver_id "
+        f"WHERE r.tenant_id = %s AND r.group_id = %s"
     )
     params = [
         WalletLedger.EntryType.CREDIT.value,
@@ -337,6 +340,7 @@ def insert_distribution_ledger(*, group_id, giver: User, amount: int, note: str)
         amount,
         _prep(WalletLedger, "actor", giver.pk),
         note,
+        _prep(Recognition, "tenant", giver.tenant_id),
         _prep(Recognition, "group_id", group_id),
     ]
     with connection.cursor() as cursor:

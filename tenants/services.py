@@ -129,7 +129,9 @@ def user_change_role(*, user: User, role: str, actor: User | None = None) -> Use
     with transaction.atomic():
         if user.role == Role.TENANT_LEAD and role != Role.TENANT_LEAD:
             # The budget row only, never the user row (see points.services.lead_recall).
-            budget = LeadBudget.objects.select_for_update(of=("self",)).filter(lead=user).first()
+            budget = (
+                LeadBudget.objects.select_for_update(of=("self",)).filter(tenant_id=user.tenant_id, lead=user).first()
+            )
             if budget is not None and budget.balance > 0:
                 raise DomainError(
                     f"This lead still holds {budget.balance} delegated points. Recall them first.",
@@ -137,8 +139,8 @@ def user_change_role(*, user: User, role: str, actor: User | None = None) -> Use
                     available=budget.balance,
                 )
         if role == Role.TENANT_LEAD:
-            LeadBudget.objects.get_or_create(lead=user, defaults={"tenant_id": user.tenant_id})
-        User.objects.filter(pk=user.pk).update(role=role)
+            LeadBudget.objects.get_or_create(tenant_id=user.tenant_id, lead=user)
+        User.objects.filter(tenant_id=user.tenant_id, pk=user.pk).update(role=role)
     user.role = role
     return user
 
@@ -153,7 +155,11 @@ def user_set_active(*, user: User, is_active: bool, actor: User | None = None) -
     if actor is not None and actor.pk == user.pk and not is_active:
         raise PermissionDeniedError("You cannot deactivate yourself.")
     with transaction.atomic():
-        changed = User.objects.filter(pk=user.pk).exclude(is_active=is_active).update(is_active=is_active)
+        changed = (
+            User.objects.filter(tenant_id=user.tenant_id, pk=user.pk)
+            .exclude(is_active=is_active)
+            .update(is_active=is_active)
+        )
         user.is_active = is_active
         if not is_active:
             user_credentials_revoke(user=user)

@@ -58,7 +58,7 @@ def reward_update(*, actor: User, reward: Reward, **changes) -> Reward:
         raise DomainError(f"Unknown reward field {sorted(unknown)[0]!r}.", code="invalid")
     fields = _reward_fields(**{**current, **changes})
     # Write only what changed: a concurrent redemption may be moving the stock.
-    Reward.objects.filter(pk=reward.pk).update(**{key: fields[key] for key in changes})
+    Reward.objects.filter(tenant_id=reward.tenant_id, pk=reward.pk).update(**{key: fields[key] for key in changes})
     for key in changes:
         setattr(reward, key, fields[key])
     return reward
@@ -95,7 +95,7 @@ def redemption_create(
     if not (user.is_active and user.member_tenant_id):
         raise PermissionDeniedError("Only active tenant members redeem rewards.")
     with transaction.atomic():
-        wallet = Wallet.objects.select_for_update().get(user=user)
+        wallet = Wallet.objects.select_for_update().get(tenant_id=user.tenant_id, user=user)
         reward = get_or_not_found(
             Reward.objects.select_for_update(), "Reward not found.", pk=reward_id, tenant_id=user.tenant_id
         )
@@ -115,11 +115,11 @@ def redemption_create(
         if wallet.balance < cost:
             raise insufficient(WALLET_LABEL, available=wallet.balance, required=cost)
 
-        Wallet.objects.filter(pk=wallet.pk).update(
+        Wallet.objects.filter(tenant_id=wallet.tenant_id, pk=wallet.pk).update(
             balance=F("balance") - cost, lifetime_spent=F("lifetime_spent") + cost, last_entry_no=F("last_entry_no") + 1
         )
         if reward.stock is not None:
-            Reward.objects.filter(pk=reward.pk).update(stock=F("stock") - 1)
+            Reward.objects.filter(tenant_id=reward.tenant_id, pk=reward.pk).update(stock=F("stock") - 1)
         redemption = Redemption.objects.create(
             tenant_id=user.tenant_id, user=user, reward=reward, points_spent=cost, voucher_code=voucher_code()
         )
@@ -167,19 +167,24 @@ def redemption_refund(*, actor: User, redemption_id: UUID | str) -> RedemptionRe
         tenant_id=actor.tenant_id,
     )
     with transaction.atomic():
-        wallet = Wallet.objects.select_for_update().get(user_id=redemption.user_id)
-        Reward.objects.select_for_update().filter(pk=redemption.reward_id).values_list("pk").first()
+        tenant_id = redemption.tenant_id
+        wallet = Wallet.objects.select_for_update().get(tenant_id=tenant_id, user_id=redemption.user_id)
+        Reward.objects.select_for_update().filter(tenant_id=tenant_id, pk=redemption.reward_id).values_list(
+            "pk"
+        ).first()
         now = timezone.now()
-        flipped = Redemption.objects.filter(pk=redemption.pk, status=Redemption.Status.ISSUED).update(
-            status=Redemption.Status.REFUNDED, refunded_at=now, refunded_by=actor
-        )
+        flipped = Redemption.objects.filter(
+            tenant_id=tenant_id, pk=redemption.pk, status=Redemption.Status.ISSUED
+        ).update(status=Redemption.Status.REFUNDED, refunded_at=now, refunded_by=actor)
         if not flipped:
             raise DomainError("This redemption was already refunded.", code="already_refunded")
         cost = redemption.points_spent
-        Wallet.objects.filter(pk=wallet.pk).update(
+        Wallet.objects.filter(tenant_id=tenant_id, pk=wallet.pk).update(
             balance=F("balance") + cost, lifetime_spent=F("lifetime_spent") - cost, last_entry_no=F("last_entry_no") + 1
         )
-        Reward.objects.filter(pk=redemption.reward_id, stock__isnull=False).update(stock=F("stock") + 1)
+        Reward.objects.filter(tenant_id=tenant_id, pk=redemption.reward_id, stock__isnull=False).update(
+            stock=F("stock") + 1
+        )
         entry = WalletLedger.objects.create(
             tenant_id=actor.tenant_id,
             wallet=wallet,
