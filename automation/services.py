@@ -242,7 +242,7 @@ def pay_occasion(tenant: Tenant, occasion: Occasion) -> bool:
             result = recognition_award_from_company(
                 tenant_id=tenant.pk, recipient_id=occasion.user.pk, points=occasion.points, message=message
             )
-            AutomatedAward.objects.filter(pk=key.pk).update(recognition_group_id=result.group_id)
+            AutomatedAward.objects.filter(tenant_id=tenant.pk, pk=key.pk).update(recognition_group_id=result.group_id)
             recognition = result.recognitions[0]
             record_event(
                 tenant_id=tenant.pk,
@@ -345,7 +345,7 @@ def _skip(tenant: Tenant, day: dt.date, *, due: int, required: int, detail: str,
 def _tell_managers(tenant: Tenant, run: AutomationRun) -> None:
     """Once per tenant and day: an `automation.skipped` event and an e-mail to every active manager."""
     with transaction.atomic():
-        first = AutomationRun.objects.filter(pk=run.pk, managers_notified_at__isnull=True).update(
+        first = AutomationRun.objects.filter(tenant_id=tenant.pk, pk=run.pk, managers_notified_at__isnull=True).update(
             managers_notified_at=timezone.now()
         )
         if not first:

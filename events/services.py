@@ -89,7 +89,9 @@ def notification_mark_read(*, user, notification_id: UUID | str) -> Notification
         raise NotFoundError("Notification not found.") from exc
     if notification.read_at is None:
         notification.read_at = timezone.now()
-        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+        Notification.objects.filter(tenant_id=user.tenant_id, pk=notification.pk, read_at__isnull=True).update(
+            read_at=notification.read_at
+        )
     return notification
 
 

@@ -122,16 +122,17 @@ def user_credentials_revoke(*, user: User) -> None:
     """End every session and API token of a person at once (deactivation). The caller holds the
     transaction. Sessions end because `auth_epoch` is part of their hash; tokens are deleted, so a
     later reactivation brings neither back."""
-    users_credentials_revoke(user_ids=[user.pk])
+    users_credentials_revoke(tenant_id=user.tenant_id, user_ids=[user.pk])
     user.refresh_from_db(fields=["auth_epoch"])
 
 
-def users_credentials_revoke(*, user_ids: list) -> None:
-    """`user_credentials_revoke` for many people in two statements (a bulk deactivation)."""
+def users_credentials_revoke(*, tenant_id, user_ids: list) -> None:
+    """`user_credentials_revoke` for many people of one tenant (None: platform staff) in two statements
+    (a bulk deactivation)."""
     if not user_ids:
         return
-    User.objects.filter(pk__in=user_ids).update(auth_epoch=F("auth_epoch") + 1)
-    ApiToken.objects.filter(user_id__in=user_ids).delete()
+    User.objects.filter(tenant_id=tenant_id, pk__in=user_ids).update(auth_epoch=F("auth_epoch") + 1)
+    ApiToken.objects.filter(tenant_id=tenant_id, user_id__in=user_ids).delete()
 
 
 def scim_token_create(*, tenant: Tenant, name: str, actor: User | None) -> tuple[ScimToken, str]:

@@ -510,7 +510,9 @@ def _apply(plan: _Plan, actor: User | None) -> None:
             upsert=True,
         )
     if plan.deactivated:
-        users_credentials_revoke(user_ids=[u.pk for u in plan.deactivated])  # every session and token ends
+        users_credentials_revoke(
+            tenant_id=tenant.pk, user_ids=[u.pk for u in plan.deactivated]
+        )  # every session and token ends
     actor_id = actor.pk if actor is not None else None
     record_events(
         tenant_id=tenant.pk,

@@ -49,8 +49,12 @@ def wallet_forfeit(*, user: User, actor: User | None = None, now: dt.datetime | 
     due, an empty wallet."""
     now = now or timezone.now()
     with transaction.atomic():
-        wallet = Wallet.objects.select_for_update().get(user_id=user.pk)
-        profile = Profile.objects.select_for_update(of=("self",)).select_related("user").get(user_id=user.pk)
+        wallet = Wallet.objects.select_for_update().get(tenant_id=user.tenant_id, user_id=user.pk)
+        profile = (
+            Profile.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(tenant_id=user.tenant_id, user__tenant_id=user.tenant_id, user_id=user.pk)
+        )
         tenant = Tenant.objects.get(pk=wallet.tenant_id)
         member = profile.user
         if member.is_active or profile.deactivated_at is None:
@@ -66,7 +70,7 @@ def wallet_forfeit(*, user: User, actor: User | None = None, now: dt.datetime | 
         amount = wallet.balance
         if amount <= 0:
             raise DomainError(f"{member.email}'s wallet is empty.", code="wallet_empty")
-        Wallet.objects.filter(pk=wallet.pk).update(
+        Wallet.objects.filter(tenant_id=tenant.pk, pk=wallet.pk).update(
             balance=F("balance") - amount,
             lifetime_spent=F("lifetime_spent") + amount,
             last_entry_no=F("last_entry_no") + 1,

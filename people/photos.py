@@ -80,11 +80,11 @@ def photo_set(*, user: User, data: bytes) -> Profile:
         for name, content in files.items():
             saved.append(default_storage.save(f"{stem}-{SIZES[name]}.webp", ContentFile(content)))
         with transaction.atomic():
-            profile = Profile.objects.select_for_update().get(user=user)
+            profile = Profile.objects.select_for_update().get(tenant_id=user.tenant_id, user=user)
             old = [profile.avatar.name, profile.avatar_small.name]
             profile.avatar.name, profile.avatar_small.name = saved
             profile.updated_at = timezone.now()
-            profile.save(update_fields=["avatar", "avatar_small", "updated_at"])
+            _save_photo(profile)
             transaction.on_commit(lambda: _delete(old))
     except BaseException:
         _delete(saved)
@@ -92,13 +92,20 @@ def photo_set(*, user: User, data: bytes) -> Profile:
     return profile
 
 
+def _save_photo(profile: Profile) -> None:
+    """Write the profile's photo fields, by tenant and id (the row is locked by the caller)."""
+    Profile.objects.filter(tenant_id=profile.tenant_id, pk=profile.pk).update(
+        avatar=profile.avatar.name, avatar_small=profile.avatar_small.name, updated_at=profile.updated_at
+    )
+
+
 def photo_remove(*, user: User) -> Profile:
     with transaction.atomic():
-        profile = Profile.objects.select_for_update().get(user=user)
+        profile = Profile.objects.select_for_update().get(tenant_id=user.tenant_id, user=user)
         old = [profile.avatar.name, profile.avatar_small.name]
         profile.avatar.name = profile.avatar_small.name = ""
         profile.updated_at = timezone.now()
-        profile.save(update_fields=["avatar", "avatar_small", "updated_at"])
+        _save_photo(profile)
         transaction.on_commit(lambda: _delete(old))
     return profile
 

@@ -139,11 +139,13 @@ def profile_update(
     with transaction.atomic():
         if manager is not UNSET:
             changes["manager"] = _checked_manager(user, manager)
-        profile = Profile.objects.select_for_update().get(user=user)
+        profile = Profile.objects.select_for_update().get(tenant_id=user.tenant_id, user=user)
         for field, value in changes.items():
             setattr(profile, field, value)
         profile.updated_at = timezone.now()
-        profile.save(update_fields=[*changes, "updated_at"])
+        Profile.objects.filter(tenant_id=profile.tenant_id, pk=profile.pk).update(
+            **changes, updated_at=profile.updated_at
+        )
     return profile
 
 
@@ -223,7 +225,7 @@ def member_set_active(*, user: User, is_active: bool, actor: User | None) -> Use
         raise PermissionDeniedError("You cannot deactivate yourself.")
     with transaction.atomic():
         tenant_services.user_set_active(user=user, is_active=is_active, actor=actor)
-        profiles = Profile.objects.filter(user=user)
+        profiles = Profile.objects.filter(tenant_id=user.tenant_id, user=user)
         if is_active:
             profiles.update(deactivated_at=None, updated_at=timezone.now())
         else:
