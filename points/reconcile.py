@@ -145,11 +145,13 @@ def _reconcile(connection, tenant_slug: str | None) -> list[TenantReport]:
         f"SELECT w.tenant_id, SUM(w.balance), {count('w.balance < 0')}, {count(wallet_drift)}, "
         f"  COALESCE(SUM(l.recognition_credits), 0) "
         f"FROM {T_WALLET} w "
-        f"LEFT JOIN (SELECT wallet_id, COUNT(*) AS entries, "
+        f"LEFT JOIN (SELECT tenant_id, wallet_id, COUNT(*) AS entries, "
         f"  SUM(CASE WHEN entry_type = 'CREDIT' THEN amount ELSE -amount END) AS net, "
         f"  {recognition_credit} AS recognition_credits "
-        f"  FROM {T_LEDGER} WHERE {scope()} GROUP BY wallet_id) l ON l.wallet_id = w.id "
-        f"LEFT JOIN {T_LEDGER} newest ON newest.wallet_id = w.id AND newest.entry_no = w.last_entry_no "
+        f"  FROM {T_LEDGER} WHERE {scope()} GROUP BY tenant_id, wallet_id) l "
+        f"  ON l.tenant_id = w.tenant_id AND l.wallet_id = w.id "
+        f"LEFT JOIN {T_LEDGER} newest "
+        f"  ON newest.tenant_id = w.tenant_id AND newest.wallet_id = w.id AND newest.entry_no = w.last_entry_no "
         f"WHERE {scope('w.')} GROUP BY w.tenant_id",
         "wallets",
         "negative_wallets",
@@ -161,10 +163,13 @@ def _reconcile(connection, tenant_slug: str | None) -> list[TenantReport]:
         f"SELECT b.tenant_id, SUM(b.balance), {count('b.balance < 0')}, "
         f"  {count('b.balance <> COALESCE(d.net, 0) - COALESCE(a.spent, 0)')} "
         f"FROM {T_BUDGET} b "
-        f"LEFT JOIN (SELECT lead_id, SUM(CASE WHEN kind = 'DELEGATION' THEN amount ELSE -amount END) AS net "
-        f"  FROM {T_DELEG} WHERE {scope()} GROUP BY lead_id) d ON d.lead_id = b.lead_id "
-        f"LEFT JOIN (SELECT giver_id, SUM(points) AS spent FROM {T_RECOG} "
-        f"  WHERE {scope()} AND funding_source = 'LEAD_BUDGET' GROUP BY giver_id) a ON a.giver_id = b.lead_id "
+        f"LEFT JOIN (SELECT tenant_id, lead_id, "
+        f"  SUM(CASE WHEN kind = 'DELEGATION' THEN amount ELSE -amount END) AS net "
+        f"  FROM {T_DELEG} WHERE {scope()} GROUP BY tenant_id, lead_id) d "
+        f"  ON d.tenant_id = b.tenant_id AND d.lead_id = b.lead_id "
+        f"LEFT JOIN (SELECT tenant_id, giver_id, SUM(points) AS spent FROM {T_RECOG} "
+        f"  WHERE {scope()} AND funding_source = 'LEAD_BUDGET' GROUP BY tenant_id, giver_id) a "
+        f"  ON a.tenant_id = b.tenant_id AND a.giver_id = b.lead_id "
         f"WHERE {scope('b.')} GROUP BY b.tenant_id",
         "lead_budgets",
         "negative_budgets",
@@ -178,9 +183,10 @@ def _reconcile(connection, tenant_slug: str | None) -> list[TenantReport]:
         connection,
         f"SELECT r.tenant_id, r.funding_source, SUM(r.points), {count('r.points > 0')}, {count(unmatched)} "
         f"FROM {T_RECOG} r "
-        f"LEFT JOIN (SELECT l.recognition_id, l.amount, w.user_id FROM {T_LEDGER} l "
-        f"  JOIN {T_WALLET} w ON w.id = l.wallet_id WHERE {scope('l.')} AND l.source = 'RECOGNITION') c "
-        f"  ON c.recognition_id = r.id "
+        f"LEFT JOIN (SELECT l.tenant_id, l.recognition_id, l.amount, w.user_id FROM {T_LEDGER} l "
+        f"  JOIN {T_WALLET} w ON w.tenant_id = l.tenant_id AND w.id = l.wallet_id "
+        f"  WHERE {scope('l.')} AND l.source = 'RECOGNITION') c "
+        f"  ON c.tenant_id = r.tenant_id AND c.recognition_id = r.id "
         f"WHERE {scope('r.')} GROUP BY r.tenant_id, r.funding_source",
         tenant_param * 2,
     ):
