@@ -132,7 +132,8 @@ def users_credentials_revoke(*, tenant_id, user_ids: list) -> None:
     if not user_ids:
         return
     User.objects.filter(tenant_id=tenant_id, pk__in=user_ids).update(auth_epoch=F("auth_epoch") + 1)
-    ApiToken.objects.filter(tenant_id=tenant_id, user_id__in=user_ids).delete()
+    # By user alone: a platform admin's tokens made before staff had a tenant row carry no tenant.
+    ApiToken.objects.filter(user_id__in=user_ids).delete()
 
 
 def scim_token_create(*, tenant: Tenant, name: str, actor: User | None) -> tuple[ScimToken, str]:
