@@ -55,6 +55,7 @@ from .serializers import (
     RecallOutput,
     StatsOutput,
     StatsQuery,
+    award_input,
 )
 
 
@@ -213,7 +214,7 @@ class PointsViewSet(TenantScopedViewSet):
         throttle_scope="money",
     )
     def award_to_user(self, request):
-        data = valid(AwardInput, request.data)
+        data = award_input(request.data)
 
         def operation():
             result = recognition_create(
