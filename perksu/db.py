@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import FileField, JSONField
 
@@ -37,14 +37,20 @@ class _PreparedDebugCursor(CursorDebugWrapper):
 
 
 @contextmanager
-def prepared_cursor() -> Iterator[CursorWrapper]:
-    """A cursor whose statements PostgreSQL prepares once per connection. PostgreSQL only."""
+def prepared_cursor(using: str = DEFAULT_DB_ALIAS) -> Iterator[CursorWrapper]:
+    """A cursor whose statements PostgreSQL prepares once per connection. PostgreSQL only.
+
+    Opened as Django opens its own cursors: the connection's health check (`CONN_HEALTH_CHECKS`,
+    once per request) runs first, so a statement run here as a request's first is not sent down a
+    connection the server has closed."""
     from django.db.backends.postgresql.base import ServerBindingCursor
 
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = ServerBindingCursor(connection.connection)
-    wrapped = _PreparedDebugCursor(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+    db = connections[using]
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    raw = ServerBindingCursor(db.connection)
+    wrapped = _PreparedDebugCursor(raw, db) if db.queries_logged else db.make_cursor(raw)
     with wrapped as cursor:
         yield cursor
 

@@ -47,3 +47,23 @@ def test_copy_rows_stores_json_as_the_encoder_would_and_a_duplicate_is_an_integr
     clash = User(id=uuid.uuid4(), email=member.email, full_name="Clash", tenant=tenant)
     with pytest.raises(IntegrityError):
         copy_insert(User, [clash])
+
+
+@pytest.mark.postgres
+def test_a_prepared_cursor_runs_the_connection_health_check_first(monkeypatch):
+    """As Django's own cursors do (CONN_HEALTH_CHECKS): a request whose first statement is prepared (the token
+    read) still finds a connection the server closed and opens a new one, instead of failing on it."""
+    from django.db import connections
+
+    from perksu.db import prepared_cursor
+
+    db = connections["default"]
+    db.ensure_connection()
+    checked = []
+    monkeypatch.setattr(db, "health_check_enabled", True)
+    monkeypatch.setattr(db, "health_check_done", False)
+    monkeypatch.setattr(db, "is_usable", lambda: checked.append(True) or True)
+    with prepared_cursor() as cursor:
+        cursor.execute("SELECT %s::int", [1])
+        assert cursor.fetchone() == (1,)
+    assert checked == [True]

@@ -144,3 +144,20 @@ def test_an_http_award_without_a_key_is_the_token_read_and_the_award_statement(
     statements = [q["sql"].lstrip() for q in queries.captured_queries]
     assert len(statements) == 2 and statements[0].upper().startswith("SELECT"), statements
     assert statements[1].startswith(CALL_START[award_sql]), statements
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_token_read_is_prepared_once_per_connection(funded_tenant, manager, employee):
+    """The token read is a prepared statement (perksu.db.prepared_cursor): PostgreSQL parses and plans it
+    once per connection, not on every request."""
+    from identity.services import _TokenWithUser
+
+    client = token_client(manager)
+    body = {"to_user_id": str(employee.pk), "amount": 10, "recognition_message": "x"}
+    for _ in range(2):
+        assert client.post(AWARD, body, format="json").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert _TokenWithUser.on("default").sql.replace("%s", "$1") in prepared, prepared
