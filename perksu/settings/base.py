@@ -52,17 +52,19 @@ MIDDLEWARE = [
     # Before WhiteNoise so static files get the headers too (perksu/security.py).
     "perksu.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, authentication and message middleware, passing API requests that carry a
+    # Bearer/Token header straight through: those are authenticated by the token only (perksu/middleware.py).
+    "perksu.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "perksu.middleware.AuthenticationMiddleware",
     # A member who just wrote reads from the primary (perksu/replica.py).
     "perksu.replica.ReplicaPinMiddleware",
     # Oversized bodies and NUL characters are refused here, before any view (perksu/edge.py).
     "perksu.edge.EdgeMiddleware",
     # Numbers and times in the member's tenant locale and time zone (SPEC §9).
     "perksu.formatting.TenantFormattingMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "perksu.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
