@@ -84,11 +84,13 @@ def money_response(
         status, body = operation()
         return status, json.loads(json.dumps(body, cls=DjangoJSONEncoder))
 
+    key = request.headers.get(IDEMPOTENCY_HEADER)
     outcome = run_idempotent(
         user=request.user,
         scope=scope,
-        key=request.headers.get(IDEMPOTENCY_HEADER),
-        request_fingerprint=fingerprint({"path": request.path, "body": request.data}),
+        key=key,
+        # Only a key's record keeps it: without one, no hash of the body is spent.
+        request_fingerprint=fingerprint({"path": request.path, "body": request.data}) if key is not None else "",
         operation=run,
         self_contained=self_contained,
     )
