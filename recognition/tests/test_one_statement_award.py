@@ -335,23 +335,19 @@ def test_the_paying_row_is_locked_after_the_wallets(funded_tenant, manager, empl
     assert wallet_balance(employee) == 10 and pool(funded_tenant) == 50_000 - 10
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_balance_taken_mid_statement_undoes_the_whole_award(tenant, allocate, manager, employee):
-    """The award reads a pool that covers it, locks and credits the wallet, then waits for the
-    tenant row, held by a transaction that takes the pool. When that commits, the debit finds
-    the pool short: perksu_award_not_paid() aborts the statement, credits and rows included,
-    and the general path refuses with the figures. Nothing of the award remains."""
+def _award_while_drained(giver, recipient, drain: tuple[str, list]):
+    """Award 60 points while another transaction holds the paying row with `drain` applied: the award
+    waits on that row, the drain commits, and the award meets the drained balance at its debit.
+    Returns what the award raised (None if it raised nothing)."""
     import threading
 
-    allocate(tenant, 100)
-    before = books()
     drainer, prober = _other_connection(), _other_connection(autocommit=True)
-    drainer.execute("UPDATE tenants SET points_allocation_balance = 30 WHERE id = %s", [tenant.pk])
+    drainer.execute(*drain)
     outcome = {}
 
     def award():
         try:
-            services.recognition_create(giver=manager, recipient_ids=[employee.pk], points=60, message="Too late")
+            services.recognition_create(giver=giver, recipient_ids=[recipient.pk], points=60, message="Too late")
         except BaseException as exc:
             outcome["error"] = exc
         finally:
@@ -366,8 +362,21 @@ def test_a_balance_taken_mid_statement_undoes_the_whole_award(tenant, allocate, 
         thread.join(20)
         drainer.close()
         prober.close()
-    error = outcome.get("error")
-    assert isinstance(error, DomainError) and error.code == "insufficient_balance", outcome
+    return outcome.get("error")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_balance_taken_mid_statement_undoes_the_whole_award(tenant, allocate, manager, employee):
+    """The award reads a pool that covers it, locks and credits the wallet, then waits for the
+    tenant row, held by a transaction that takes the pool. When that commits, the debit finds
+    the pool short: perksu_award_not_paid() aborts the statement, credits and rows included,
+    and the general path refuses with the figures. Nothing of the award remains."""
+
+    allocate(tenant, 100)
+    before = books()
+    drain = ("UPDATE tenants SET points_allocation_balance = 30 WHERE id = %s", [tenant.pk])
+    error = _award_while_drained(manager, employee, drain)
+    assert isinstance(error, DomainError) and error.code == "insufficient_balance", error
     assert error.extra == {"available": 30, "required": 60}
     after = books()
     # Only the drainer's change: the award left no credit, recognition or ledger row.
@@ -398,7 +407,6 @@ def test_a_budget_or_allowance_taken_mid_statement_undoes_the_whole_award(
     """As above for the two other payers: the lead budget, and the giver's allowance (its usage row
     is raised before the pool is debited). Each is taken by another transaction while the award waits
     on its row; the award is undone whole and the general path refuses with the figures."""
-    import threading
 
     from points.services import lead_delegate
     from recognition import allowances
@@ -418,29 +426,8 @@ def test_a_budget_or_allowance_taken_mid_statement_undoes_the_whole_award(
         drain = ("UPDATE allowance_usage SET given = 70 WHERE user_id = %s", [giver.pk])
         code, extra = "allowance_exceeded", {"remaining": 30, "required": 60}
     before = books()
-    drainer, prober = _other_connection(), _other_connection(autocommit=True)
-    drainer.execute(*drain)
-    outcome = {}
-
-    def award():
-        try:
-            services.recognition_create(giver=giver, recipient_ids=[other_employee.pk], points=60, message="Late")
-        except BaseException as exc:
-            outcome["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=award)
-    thread.start()
-    try:
-        _wait_until_blocked(prober)
-        drainer.commit()
-    finally:
-        thread.join(20)
-        drainer.close()
-        prober.close()
-    error = outcome.get("error")
-    assert isinstance(error, DomainError) and error.code == code, outcome
+    error = _award_while_drained(giver, other_employee, drain)
+    assert isinstance(error, DomainError) and error.code == code, error
     assert error.extra == extra
     after = books()
     assert after["pools"] == before["pools"]
