@@ -244,10 +244,6 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.is_active and (self.is_superuser or (self.role == Role.PLATFORM_ADMIN and self.is_staff))
 
     @property
-    def is_platform_staff(self) -> bool:
-        return self.tenant_id == PLATFORM_TENANT_ID
-
-    @property
     def member_tenant_id(self) -> uuid.UUID | None:
         """The customer this user belongs to; None for platform staff."""
         return None if self.tenant_id == PLATFORM_TENANT_ID else self.tenant_id

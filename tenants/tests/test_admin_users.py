@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from points.models import LeadBudget
-from tenants.models import User
+from tenants.models import PLATFORM_TENANT_ID, User
 from tenants.tests.factories import PASSWORD, UserFactory
 from wallets.models import Wallet
 
@@ -69,7 +69,7 @@ def test_add_platform_admin_gets_staff_and_no_wallet(console):
     user = User.objects.get(email="ops@perksu.test")
     assert (user.is_staff, user.is_superuser, user.is_platform_admin) == (True, False, True)
     assert not user.has_usable_password()
-    assert user.member_tenant_id is None and user.is_platform_staff
+    assert user.member_tenant_id is None and user.tenant_id == PLATFORM_TENANT_ID
     assert not Wallet.objects.filter(user=user).exists()
 
 
