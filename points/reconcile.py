@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections, transaction
+from django.db.models import OuterRef, Subquery
 
 from people.models import ForfeitLog
 from perksu.replica import read_alias, replica_reads
 from recognition.models import AllowanceUsage, Recognition
-from tenants.models import Tenant
+from tenants.models import Tenant, TenantSlug
 from wallets.models import Redemption, Wallet, WalletLedger
 
 from .models import AllocationLog, DelegationLog, LeadBudget
@@ -94,7 +95,9 @@ def reconcile(*, tenant_slug: str | None = None) -> list[TenantReport]:
 
 
 def _reconcile(connection, tenant_slug: str | None) -> list[TenantReport]:
-    tenants = Tenant.objects.order_by("slug")
+    # Who holds each tenant's slug in tenant_slugs, read with the tenants (no statement more).
+    holder = TenantSlug.objects.filter(slug=OuterRef("slug")).values("tenant_id")[:1]
+    tenants = Tenant.objects.annotate(slug_holder=Subquery(holder)).order_by("slug")
     if tenant_slug:
         tenants = tenants.filter(slug=tenant_slug)
     reports = {
@@ -216,6 +219,12 @@ def _reconcile(connection, tenant_slug: str | None) -> list[TenantReport]:
 
     for key, report in reports.items():
         _judge(report, sums[key])
+    # The slug is the tenant's: its row in tenant_slugs, which keeps slugs unique, names it.
+    for t in tenants:
+        if t.slug_holder is None:
+            reports[_key(t.pk)].drifts.append(f"slug {t.slug!r} has no row in tenant_slugs")
+        elif t.slug_holder != t.pk:
+            reports[_key(t.pk)].drifts.append(f"slug {t.slug!r} is held by another tenant ({t.slug_holder})")
     # The insights rollups (derived figures, not money): each built day and month against a rebuild
     # from its sources, for the tenants that have any (one statement finds them).
     from insights.rollups import rollup_drifts, tenants_with_rollups

@@ -26,6 +26,7 @@ from .forms_admin import FORMATTING_FIELDS, TENANT_CREATE_FIELDS, TenantForm, Us
 from .models import SettingsChangeLog, Tenant, User
 from .services import (
     SETTINGS_FIELDS,
+    tenant_change_slug,
     tenant_create,
     tenant_set_status,
     tenant_settings_update,
@@ -147,9 +148,11 @@ class TenantAdmin(ServiceErrorsMixin, PlatformAdminMixin, admin.ModelAdmin):
         settings = {name: form.cleaned_data[name] for name in form.changed_data if name in SETTINGS_FIELDS}
         if settings:
             tenant_settings_update(actor=request.user, tenant=obj, changes=settings)
+        if "slug" in form.changed_data:
+            tenant_change_slug(tenant=obj, slug=form.cleaned_data["slug"])
         # The other fields the form changed, with one UPDATE: saving the whole row
         # would write back the pool balance read when the page was opened.
-        changed = [name for name in form.changed_data if name != "status" and name not in SETTINGS_FIELDS]
+        changed = [name for name in form.changed_data if name not in ("status", "slug") and name not in SETTINGS_FIELDS]
         if changed:
             Tenant.objects.filter(pk=obj.pk).update(**{name: form.cleaned_data[name] for name in changed})
         if "status" in form.changed_data:

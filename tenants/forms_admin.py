@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import ReadOnlyPasswordHashField
 
-from .models import LOCALES, Role, Tenant, User
+from .models import LOCALES, Role, Tenant, TenantSlug, User
 
 TENANT_CREATE_FIELDS = (
     "name",
@@ -57,8 +57,12 @@ class TenantForm(forms.ModelForm):
         return self.cleaned_data["locale"] or self.instance.locale or "en"
 
     def clean_slug(self) -> str:
-        # tenant_create stores slugs in lower case; check uniqueness on what will be stored.
-        return self.cleaned_data["slug"].strip().lower()
+        # tenant_create stores slugs in lower case; check uniqueness on what will be stored, where it is
+        # kept (tenant_slugs, which holds the platform's own slug too). The service checks again on write.
+        slug = self.cleaned_data["slug"].strip().lower()
+        if TenantSlug.objects.filter(slug=slug).exclude(tenant_id=self.instance.pk).exists():
+            raise forms.ValidationError("Tenant with this Slug already exists.", code="unique")
+        return slug
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].strip().upper()

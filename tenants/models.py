@@ -76,7 +76,9 @@ class Tenant(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=80, unique=True)
+    # Unique across tenants through `TenantSlug` (written with every create and change), not here:
+    # a unique index without tenant_id cannot be kept on a table distributed by tenant.
+    slug = models.SlugField(max_length=80)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     currency = models.CharField(
         max_length=3,
@@ -151,11 +153,33 @@ class Tenant(models.Model):
         return self.status == self.Status.ACTIVE
 
 
+class TenantSlug(models.Model):
+    """Who holds each slug: the one place a slug is unique across tenants.
+
+    `tenants` is distributed by tenant on Citus (docs/SCALING.md), where a unique index must include
+    the tenant, so global uniqueness lives in this small table, kept as a reference table (a copy on
+    every node). It therefore has no foreign key to `tenants`: `tenant_id` is a plain column, written
+    by `tenants.services` in the same transaction as the tenant's row, and checked by reconcile.
+    """
+
+    slug = models.SlugField(max_length=80, primary_key=True)
+    tenant_id = models.UUIDField(unique=True)
+
+    class Meta:
+        db_table = "tenant_slugs"
+
+    def __str__(self) -> str:
+        return f"{self.slug} → {self.tenant_id}"
+
+
 def platform_tenant() -> Tenant:
-    """The platform's own tenant row (made by a migration; made again here after a test flushed it)."""
-    tenant, _ = Tenant.with_platform.get_or_create(
+    """The platform's own tenant row (made by a migration; made again here after a test flushed it),
+    with its slug taken so that no customer can have it."""
+    tenant, created = Tenant.with_platform.get_or_create(
         pk=PLATFORM_TENANT_ID, defaults={"name": "Perksu platform staff", "slug": PLATFORM_TENANT_SLUG}
     )
+    if created:
+        TenantSlug.objects.get_or_create(tenant_id=PLATFORM_TENANT_ID, defaults={"slug": PLATFORM_TENANT_SLUG})
     return tenant
 
 

@@ -17,7 +17,7 @@ from events import event_types, payloads
 from events.services import record_event
 from perksu.errors import DomainError, PermissionDeniedError
 
-from .models import TENANT_ROLES, Role, SettingsChangeLog, Tenant, User, platform_tenant
+from .models import TENANT_ROLES, Role, SettingsChangeLog, Tenant, TenantSlug, User, platform_tenant
 
 
 def tenant_create(
@@ -42,10 +42,39 @@ def tenant_create(
     _full_clean(tenant, exclude=["points_allocation_balance"])
     try:
         with transaction.atomic():
+            # The slug first: a second create of the same slug waits here for the first to end,
+            # then fails on the key, before writing anything.
+            TenantSlug.objects.create(slug=tenant.slug, tenant_id=tenant.pk)
             tenant.save(force_insert=True)
     except IntegrityError as exc:
-        raise DomainError(f"A tenant with slug {tenant.slug!r} already exists.", code="duplicate_slug") from exc
+        raise _duplicate_slug(tenant.slug) from exc
     return tenant
+
+
+def tenant_change_slug(*, tenant: Tenant, slug: str) -> Tenant:
+    """Give a tenant another slug. The old one is free again once this commits; a slug held by
+    another tenant (or the platform) is refused and nothing changes."""
+    slug = (slug or "").strip().lower()
+    probe = Tenant(slug=slug)
+    try:
+        probe.clean_fields(exclude=[f.name for f in Tenant._meta.fields if f.name != "slug"])
+    except ValidationError as exc:
+        raise DomainError(f"slug: {exc.message_dict['slug'][0]}", code="invalid", field="slug") from exc
+    try:
+        with transaction.atomic():
+            # The tenant's slug row changes key in place: one statement, refused if the new key is taken.
+            moved = TenantSlug.objects.filter(tenant_id=tenant.pk).update(slug=slug)
+            if not moved:  # a tenant without its row (reconcile reports it) gets one now
+                TenantSlug.objects.create(slug=slug, tenant_id=tenant.pk)
+            Tenant.with_platform.filter(pk=tenant.pk).update(slug=slug)
+    except IntegrityError as exc:
+        raise _duplicate_slug(slug) from exc
+    tenant.slug = slug
+    return tenant
+
+
+def _duplicate_slug(slug: str) -> DomainError:
+    return DomainError(f"A tenant with slug {slug!r} already exists.", code="duplicate_slug")
 
 
 def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:
