@@ -134,6 +134,12 @@ def build(run, *, members: int = MEMBERS, recognitions: int = RECOGNITIONS, ledg
                CROSS JOIN LATERAL (SELECT now() - (%(days)s * random() + 0 * s) * interval '1 day' AS at) t""",
         ),
         (
+            "voucher codes",
+            """INSERT INTO voucher_codes (code, tenant_id, redemption_id)
+               SELECT voucher_code, tenant_id, id FROM redemptions WHERE tenant_id = %(tenant)s
+               ON CONFLICT (code) DO NOTHING""",
+        ),
+        (
             "ledger moves",
             """CREATE TEMP TABLE bench_moves AS
                SELECT m.wallet_id, now() - interval '400 days' AS created_at, 'CREDIT' AS entry_type,

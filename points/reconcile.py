@@ -18,7 +18,7 @@ from people.models import ForfeitLog
 from perksu.replica import read_alias, replica_reads
 from recognition.models import AllowanceUsage, Recognition
 from tenants.models import Tenant, TenantSlug
-from wallets.models import Redemption, Wallet, WalletLedger
+from wallets.models import Redemption, VoucherCode, Wallet, WalletLedger
 
 from .models import AllocationLog, DelegationLog, LeadBudget
 
@@ -31,6 +31,7 @@ T_RECOG = Recognition._meta.db_table
 T_REDEEM = Redemption._meta.db_table
 T_FORFEIT = ForfeitLog._meta.db_table
 T_USAGE = AllowanceUsage._meta.db_table
+T_VOUCHER = VoucherCode._meta.db_table
 
 
 @dataclass
@@ -132,9 +133,14 @@ def _reconcile(connection, tenant_slug: str | None) -> list[TenantReport]:
     collect(f"SELECT tenant_id, kind, SUM(amount) FROM {T_DELEG} WHERE {scope()} GROUP BY tenant_id, kind")
     # Leavers' wallets returned to the pool (people.leavers).
     collect(f"SELECT tenant_id, SUM(amount) FROM {T_FORFEIT} WHERE {scope()} GROUP BY tenant_id", "FORFEIT")
+    # Issued redemptions, and every redemption's voucher code held for it in voucher_codes.
     collect(
-        f"SELECT tenant_id, SUM(points_spent) FROM {T_REDEEM} WHERE {scope()} AND status = 'ISSUED' GROUP BY tenant_id",
+        f"SELECT r.tenant_id, SUM(CASE WHEN r.status = 'ISSUED' THEN r.points_spent ELSE 0 END), "
+        f"  {count('v.code IS NULL OR v.redemption_id <> r.id')} "
+        f"FROM {T_REDEEM} r LEFT JOIN {T_VOUCHER} v ON v.code = r.voucher_code AND v.tenant_id = r.tenant_id "
+        f"WHERE {scope('r.')} GROUP BY r.tenant_id",
         "issued_redemptions",
+        "voucher_drifts",
     )
     # 1, 2 and half of 6, in one pass over the ledger: each wallet against its ledger (sums,
     # entry count, the newest entry, lifetime figures), negative wallets, recognition credits.
@@ -295,6 +301,8 @@ def _judge(report: TenantReport, s: dict[str, int]) -> None:
             f"{s['allowance_drifts']} allowance usage row(s) disagree with the allowance gifts of their period "
             f"or exceed their limit"
         )
+    if s["voucher_drifts"]:
+        drifts.append(f"{s['voucher_drifts']} redemption(s) whose voucher code is not held for them in voucher_codes")
     # 6
     if s["unmatched_recognitions"]:
         drifts.append(f"{s['unmatched_recognitions']} recognition(s) without exactly one matching wallet credit")

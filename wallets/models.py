@@ -149,7 +149,9 @@ class Redemption(models.Model):
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
     points_spent = models.BigIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ISSUED)
-    voucher_code = models.CharField(max_length=32, unique=True)
+    # Unique across tenants through `VoucherCode` (claimed by the same transaction), not here: a
+    # unique index without tenant_id cannot be kept on a table distributed by tenant.
+    voucher_code = models.CharField(max_length=32)
     created_at = models.DateTimeField(default=timezone.now)
     refunded_at = models.DateTimeField(null=True, blank=True)
     refunded_by = models.ForeignKey(
@@ -174,3 +176,23 @@ class Redemption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reward_id} for {self.user_id} ({self.status})"
+
+
+class VoucherCode(models.Model):
+    """Which redemption holds each voucher code: the one place a code is unique across tenants.
+
+    `redemptions` is distributed by tenant on Citus (docs/SCALING.md), where a unique index must
+    include the tenant, so this small table keeps the codes and is a reference table there (a copy on
+    every node). It has no foreign keys: `tenant_id` and `redemption_id` are plain columns, written by
+    `wallets.services.redemption_create` in the redemption's transaction and checked by reconcile.
+    """
+
+    code = models.CharField(max_length=32, primary_key=True)
+    tenant_id = models.UUIDField()
+    redemption_id = models.UUIDField(unique=True)
+
+    class Meta:
+        db_table = "voucher_codes"
+
+    def __str__(self) -> str:
+        return f"{self.code} → {self.redemption_id}"

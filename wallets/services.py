@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -18,7 +18,7 @@ from points.audit import log_movement
 from points.services import require_manager
 from tenants.models import User
 
-from .models import Redemption, Reward, Wallet, WalletLedger
+from .models import Redemption, Reward, VoucherCode, Wallet, WalletLedger
 
 WALLET_LABEL = "wallet balance"
 # Crockford-style alphabet: no 0/O or 1/I/L to misread when typing a code.
@@ -32,10 +32,39 @@ class RedemptionResult:
     wallet_balance_after: int
 
 
+VOUCHER_CODE_DRAWS = 5
+"""Codes drawn for one redemption before giving up: a drawn code is already held about once in 2**98."""
+
+
 def voucher_code() -> str:
     """An unguessable voucher code, e.g. PRK-7KQ2-M9XD-4TBW-H3ZP (about 98 bits from `secrets`)."""
     chars = "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(20))
     return "PRK-" + "-".join(chars[i : i + 5] for i in range(0, 20, 5))
+
+
+def voucher_code_claim(*, tenant_id: UUID, redemption_id: UUID) -> str:
+    """A new voucher code, held for `redemption_id` in `voucher_codes` (the caller's transaction).
+
+    One `INSERT … ON CONFLICT DO NOTHING` per draw: a code another redemption holds (or is claiming
+    in a transaction not yet ended, which this one waits for) is drawn again, nothing else is written.
+    """
+    table = VoucherCode._meta.db_table
+    connection = connections[router.db_for_write(VoucherCode)]
+    params = [
+        VoucherCode._meta.get_field(name).get_db_prep_value(value, connection)
+        for name, value in (("tenant_id", tenant_id), ("redemption_id", redemption_id))
+    ]
+    with connection.cursor() as cursor:
+        for _ in range(VOUCHER_CODE_DRAWS):
+            code = voucher_code()
+            cursor.execute(
+                f"INSERT INTO {table} (code, tenant_id, redemption_id) VALUES (%s, %s, %s) "
+                f"ON CONFLICT (code) DO NOTHING RETURNING code",
+                [code, *params],
+            )
+            if cursor.fetchone() is not None:
+                return code
+    raise RuntimeError(f"No free voucher code in {VOUCHER_CODE_DRAWS} draws: the code generator is broken.")
 
 
 def reward_create(
@@ -120,8 +149,14 @@ def redemption_create(
         )
         if reward.stock is not None:
             Reward.objects.filter(tenant_id=reward.tenant_id, pk=reward.pk).update(stock=F("stock") - 1)
+        redemption_id = uuid4()
         redemption = Redemption.objects.create(
-            tenant_id=user.tenant_id, user=user, reward=reward, points_spent=cost, voucher_code=voucher_code()
+            id=redemption_id,
+            tenant_id=user.tenant_id,
+            user=user,
+            reward=reward,
+            points_spent=cost,
+            voucher_code=voucher_code_claim(tenant_id=user.tenant_id, redemption_id=redemption_id),
         )
         entry = WalletLedger.objects.create(
             tenant_id=user.tenant_id,

@@ -34,6 +34,7 @@ NOT_TENANT_OWNED = {
     "django_tasks_database.DBTaskResult": "the task queue's own table; stays on the coordinator",
     "points.PlatformIdempotencyRecord": "platform staff's keyed requests (no tenant, keys span tenants); coordinator",
     "tenants.TenantSlug": "reference table: global slug uniqueness (tenant_id a plain column, no foreign key)",
+    "wallets.VoucherCode": "reference table: global voucher code uniqueness (plain id columns, no foreign key)",
 }
 
 USERS_PK = "users keep the single-column key `id` (every row has a tenant now, staff the platform's own)"
@@ -111,7 +112,6 @@ NOT_YET: dict[tuple[str, str, str], str] = {
     ("fk", "webhook_deliveries", "webhook_deliveries_endpoint_id_8d287091_fk_webhook_endpoints_id"): COMPOSITE_FK,
     ("unique", "identity_api_tokens", "identity_api_tokens_key_hash_key"): TOKEN_BY_HASH,
     ("unique", "identity_scim_tokens", "identity_scim_tokens_key_hash_key"): TOKEN_BY_HASH,
-    ("unique", "redemptions", "redemptions_voucher_code_key"): "voucher codes are unique across tenants",
     ("unique", "users", "users_email_key"): "e-mails are unique across tenants (the login)",
     ("unique", "wallets", "wallets_user_id_key"): "OneToOne kept for `user.wallet`; (tenant, user) is unique too",
     ("unique", "email_deliveries", "email_delivery_once_platform"): PLATFORM_ROWS,

@@ -25,7 +25,8 @@ from recognition import services as recognition_services
 from recognition import statements as recognition_statements
 from recognition.models import Recognition
 from recognition.services import recognition_create, recognition_distribute
-from wallets.models import Redemption, Reward, Wallet, WalletLedger
+from wallets import services as wallet_services
+from wallets.models import Redemption, Reward, VoucherCode, Wallet, WalletLedger
 from wallets.services import redemption_create, reward_create
 
 from .books import assert_reconciled, books
@@ -88,6 +89,7 @@ DELEGATE_STEPS = {
 REDEEM_STEPS = {
     "wallet-debited": ("qs", Wallet, "update"),
     "stock-decremented": ("qs", Reward, "update"),
+    "voucher-code-claimed": ("fn", wallet_services, "voucher_code_claim"),
     "redemption-inserted": ("qs", Redemption, "create"),
     "ledger-inserted": ("qs", WalletLedger, "create"),
 }
@@ -178,6 +180,7 @@ def test_redeem_fault(books_with_history, manager, employee, monkeypatch, step):
     reward = reward_create(actor=manager, name="Mug", points_cost=250, stock=4)
     _assert_unchanged_after_fault(monkeypatch, step, lambda: redemption_create(user=employee, reward_id=reward.pk))
     assert Reward.objects.get(pk=reward.pk).stock == 4
+    assert not VoucherCode.objects.exists()
 
 
 @pytest.mark.parametrize("step", DISTRIBUTE_STEPS.values(), ids=DISTRIBUTE_STEPS.keys())

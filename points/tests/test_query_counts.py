@@ -29,7 +29,7 @@ BUDGET = {
     "award_lead": 10,
     "award_multi": 9,
     "kudos": 6,
-    "redeem": 9,
+    "redeem": 10,  # + the voucher code claimed in voucher_codes
     "refund": 10,
 }
 # Each movement but a recall records its event (events.services.record_event): one INSERT
