@@ -49,7 +49,7 @@ def unsubscribe_url(user, category: str) -> str:
 
 
 def is_opted_out(user, category: str) -> bool:
-    return EmailOptOut.objects.filter(tenant_id=getattr(user, "tenant_id", None), user=user, category=category).exists()
+    return EmailOptOut.objects.filter(tenant_id=user.tenant_id, user=user, category=category).exists()
 
 
 def formatting_for(tenant):
@@ -74,9 +74,10 @@ def send_email(
     """Send `templates/events/email/<template>.txt` and `.html` to `user`, once per `key`.
 
     Skipped (and recorded so) when the member switched the category off, or is deactivated.
+    The row carries the tenant of the user's row: a platform admin's is the platform's own.
     """
     delivery, _ = EmailDelivery.objects.get_or_create(
-        tenant_id=getattr(user, "member_tenant_id", None),
+        tenant_id=user.tenant_id,
         key=key[:200],
         defaults={
             "user": user,

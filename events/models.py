@@ -80,15 +80,12 @@ class EmailCategory(models.TextChoices):
 class EmailOptOut(models.Model):
     """A member switched an e-mail category off (the absence of a row means on).
 
-    `tenant` is empty only for platform admins, who belong to no tenant. One row per
-    (tenant, user, category) (SPEC §14); a platform admin's rows are unique by a partial
-    constraint of their own (their tenant is NULL, and NULLs are distinct in a unique).
+    One row per (tenant, user, category) (SPEC §14). A platform admin's rows carry the
+    platform's own tenant (`tenants.models.PLATFORM_TENANT_ID`), where staff's user rows sit.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(
-        "tenants.Tenant", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     category = models.CharField(max_length=32, choices=EmailCategory.choices)
     created_at = models.DateTimeField(default=timezone.now)
@@ -96,12 +93,7 @@ class EmailOptOut(models.Model):
     class Meta:
         db_table = "email_opt_outs"
         constraints = [
-            models.UniqueConstraint(
-                fields=["tenant", "user", "category"], condition=Q(tenant__isnull=False), name="email_opt_out_once"
-            ),
-            models.UniqueConstraint(
-                fields=["user", "category"], condition=Q(tenant__isnull=True), name="email_opt_out_once_platform"
-            ),
+            models.UniqueConstraint(fields=["tenant", "user", "category"], name="email_opt_out_once"),
         ]
 
     def __str__(self) -> str:
@@ -112,8 +104,8 @@ class EmailDelivery(models.Model):
     """One e-mail to one person, keyed so that a job run twice sends it once.
 
     `key` is globally unique by construction (it names an event id, or a tenant,
-    person and period); the unique constraint still leads with the tenant (SPEC §14), and
-    e-mails to platform admins (no tenant) are unique by a partial constraint of their own.
+    person and period); the unique constraint still leads with the tenant (SPEC §14).
+    E-mails to platform admins carry the platform's own tenant, the tenant of their user row.
     """
 
     class Status(models.TextChoices):
@@ -122,9 +114,7 @@ class EmailDelivery(models.Model):
         SKIPPED = "SKIPPED", "Switched off by the member"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(
-        "tenants.Tenant", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     category = models.CharField(max_length=32, choices=EmailCategory.choices)
     key = models.CharField(max_length=200)
@@ -138,12 +128,7 @@ class EmailDelivery(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["tenant", "created_at"], name="email_deliveries_tenant_idx")]
         constraints = [
-            models.UniqueConstraint(
-                fields=["tenant", "key"], condition=Q(tenant__isnull=False), name="email_delivery_once"
-            ),
-            models.UniqueConstraint(
-                fields=["key"], condition=Q(tenant__isnull=True), name="email_delivery_once_platform"
-            ),
+            models.UniqueConstraint(fields=["tenant", "key"], name="email_delivery_once"),
         ]
 
     def __str__(self) -> str:
@@ -155,14 +140,12 @@ class ScheduledRun(models.Model):
 
     `scope` names the tenant (or `platform`) and the period (a date or week), so
     running the scheduler again in the same period finds the row and does nothing. The
-    unique constraint leads with the tenant (SPEC §14); platform jobs (no tenant) are unique
-    by a partial constraint of their own.
+    unique constraint leads with the tenant (SPEC §14); platform-wide jobs carry the
+    platform's own tenant (`tenants.models.PLATFORM_TENANT_ID`).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(
-        "tenants.Tenant", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
     job = models.CharField(max_length=64)
     scope = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
@@ -171,12 +154,7 @@ class ScheduledRun(models.Model):
         db_table = "scheduled_runs"
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["tenant", "job", "scope"], condition=Q(tenant__isnull=False), name="scheduled_run_once"
-            ),
-            models.UniqueConstraint(
-                fields=["job", "scope"], condition=Q(tenant__isnull=True), name="scheduled_run_once_platform"
-            ),
+            models.UniqueConstraint(fields=["tenant", "job", "scope"], name="scheduled_run_once"),
         ]
 
     def __str__(self) -> str:

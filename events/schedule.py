@@ -23,13 +23,14 @@ tasks; `manage.py worker --schedule-every N` calls the same function, which
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tenants.models import Tenant
+from tenants.models import Tenant, platform_tenant
 
 from . import scheduled
 from .models import ScheduledRun
@@ -40,8 +41,9 @@ RECONCILE_HOUR = 2
 ROLLUP_AFTER = dt.time(0, 30)
 
 
-def claim(job: str, scope: str, enqueue: Callable[[], object], *, tenant_id=None) -> bool:
-    """Enqueue once per (job, scope): False if it was already claimed."""
+def claim(job: str, scope: str, enqueue: Callable[[], object], *, tenant_id: uuid.UUID) -> bool:
+    """Enqueue once per (tenant, job, scope): False if it was already claimed. A platform-wide job
+    is claimed in the platform's own tenant (`tenants.models.PLATFORM_TENANT_ID`)."""
     try:
         with transaction.atomic():
             ScheduledRun.objects.create(job=job, scope=scope, tenant_id=tenant_id)
@@ -62,7 +64,7 @@ def run_schedule(*, now: dt.datetime | None = None) -> list[str]:
     now = now or timezone.now()
     enqueued: list[str] = []
 
-    def take(job: str, scope: str, enqueue: Callable[[], object], tenant_id=None) -> None:
+    def take(job: str, scope: str, enqueue: Callable[[], object], tenant_id: uuid.UUID) -> None:
         if claim(job, scope, enqueue, tenant_id=tenant_id):
             enqueued.append(f"{job} {scope}")
 
@@ -103,6 +105,14 @@ def run_schedule(*, now: dt.datetime | None = None) -> list[str]:
                 lambda s=tenant.slug: scheduled.reconcile_tenant.enqueue(tenant_slug=s),
                 tenant.pk,
             )
-    take("forfeit_leavers", now.date().isoformat(), lambda: scheduled.forfeit_leavers.enqueue())
-    take("purge_idempotency", now.strftime("%Y-%m-%dT%H"), lambda: scheduled.purge_idempotency_records.enqueue())
+    # The platform's row, not just its id: a claim whose tenant row were missing would fail its
+    # foreign key at commit, which `claim` would read as "already claimed" and never run the job.
+    platform = platform_tenant().pk
+    take("forfeit_leavers", now.date().isoformat(), lambda: scheduled.forfeit_leavers.enqueue(), platform)
+    take(
+        "purge_idempotency",
+        now.strftime("%Y-%m-%dT%H"),
+        lambda: scheduled.purge_idempotency_records.enqueue(),
+        platform,
+    )
     return enqueued

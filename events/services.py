@@ -110,8 +110,7 @@ def email_preferences_set(*, user, enabled: dict[str, bool]) -> set[str]:
     with transaction.atomic():
         for category, on in enabled.items():
             if on:
-                # By user alone: a platform admin's opt-outs made before staff had a tenant row carry no tenant.
-                EmailOptOut.objects.filter(user=user, category=category).delete()
+                EmailOptOut.objects.filter(tenant_id=user.tenant_id, user=user, category=category).delete()
             else:
                 email_opt_out(user=user, category=category)
     return set(EmailOptOut.objects.filter(tenant_id=user.tenant_id, user=user).values_list("category", flat=True))

@@ -17,10 +17,11 @@ from django.utils import timezone
 
 
 class ApiToken(models.Model):
-    """A bearer token for the API, issued by `POST /api/v1/auth/token/`."""
+    """A bearer token for the API, issued by `POST /api/v1/auth/token/`. `tenant` is the user's:
+    a platform admin's token carries the platform's own tenant (`tenants.models.PLATFORM_TENANT_ID`)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey("tenants.Tenant", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=12)

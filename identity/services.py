@@ -33,7 +33,7 @@ def api_token_issue(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     secret = new_secret()
     now = timezone.now()
     with transaction.atomic():
-        ApiToken.objects.filter(user=user, expires_at__lte=now).delete()
+        ApiToken.objects.filter(tenant_id=user.tenant_id, user=user, expires_at__lte=now).delete()
         token = ApiToken.objects.create(
             tenant_id=user.tenant_id,
             user=user,
@@ -134,13 +134,12 @@ def user_credentials_revoke(*, user: User) -> None:
 
 
 def users_credentials_revoke(*, tenant_id, user_ids: list) -> None:
-    """`user_credentials_revoke` for many people of one tenant (None: platform staff) in two statements
-    (a bulk deactivation)."""
+    """`user_credentials_revoke` for many people of one tenant (staff: the platform's own) in two
+    statements (a bulk deactivation)."""
     if not user_ids:
         return
     User.objects.filter(tenant_id=tenant_id, pk__in=user_ids).update(auth_epoch=F("auth_epoch") + 1)
-    # By user alone: a platform admin's tokens made before staff had a tenant row carry no tenant.
-    ApiToken.objects.filter(user_id__in=user_ids).delete()
+    ApiToken.objects.filter(tenant_id=tenant_id, user_id__in=user_ids).delete()
 
 
 def scim_token_create(*, tenant: Tenant, name: str, actor: User | None) -> tuple[ScimToken, str]:

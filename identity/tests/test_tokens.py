@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from identity.models import ApiToken, ScimToken
 from identity.services import api_token_issue
+from tenants.models import PLATFORM_TENANT_ID
 from tenants.services import user_set_active
 from tenants.tests.factories import ManagerFactory, UserFactory
 
@@ -232,3 +233,19 @@ def test_issue_api_token_refuses_an_unknown_or_deactivated_member(employee):
     with pytest.raises(CommandError, match="deactivated"):
         call_command("issue_api_token", employee.email, stdout=io.StringIO())
     assert not ApiToken.objects.filter(user=employee).exists()
+
+
+def test_a_platform_admins_token_carries_the_platform_tenant_and_no_tenant_lists_it(platform_admin, manager, password):
+    """Staff's tokens sit in the platform's own tenant (not NULL: docs/SCALING.md), which no
+    manager's list of the tenant's tokens reaches; deactivation still ends them."""
+    admin = login(platform_admin, password, name="console")
+    boss = login(manager, password)
+    row = ApiToken.objects.get(user=platform_admin)
+    assert (row.tenant_id, row.tenant.pk) == (PLATFORM_TENANT_ID, PLATFORM_TENANT_ID)
+    assert [t["name"] for t in bearer(admin).get(TOKENS).json()["results"]] == ["console"]
+    assert {t["user_email"] for t in bearer(boss).get(f"{TOKENS}?scope=tenant").json()["results"]} == {manager.email}
+    assert bearer(boss).delete(f"{TOKENS}{row.pk}/").status_code == 404
+    user_set_active(user=platform_admin, is_active=False)
+    assert not ApiToken.objects.filter(user=platform_admin).exists()
+    assert bearer(admin).get(TOKENS).status_code == 401
+    assert bearer(boss).get(TOKENS).status_code == 200

@@ -41,7 +41,6 @@ USERS_PK = "users keep the single-column key `id` (every row has a tenant now, s
 COMPOSITE_PK = "(tenant_id, id) primary key in the database not made yet"
 COMPOSITE_FK = "composite foreign key waits for the target's (tenant_id, id) primary key"
 TOKEN_BY_HASH = "a token is looked up by its hash alone, before the tenant is known"
-PLATFORM_ROWS = "tenant is null for platform-wide rows (staff, the platform's own jobs): not placed yet"
 
 # Primary keys not through tenant_id yet, by table.
 PK_NOT_YET: dict[str, str] = {
@@ -87,12 +86,7 @@ PK_NOT_YET: dict[str, str] = {
 FK_TARGETS_NOT_YET = {"users": USERS_PK}
 
 # Tables whose tenant_id may be NULL (Citus refuses a NULL distribution column).
-NULL_NOT_YET: dict[str, str] = {
-    "email_opt_outs": "a platform admin's e-mail opt-out has no tenant",
-    "email_deliveries": "e-mails to platform admins (books drift) have no tenant",
-    "scheduled_runs": "platform-wide scheduled jobs have no tenant",
-    "identity_api_tokens": "a platform admin's API token has no tenant",
-}
+NULL_NOT_YET: dict[str, str] = {}
 
 # Unique indexes and foreign keys not distributable yet: (kind, table, name) → reason.
 NOT_YET: dict[tuple[str, str, str], str] = {
@@ -114,9 +108,6 @@ NOT_YET: dict[tuple[str, str, str], str] = {
     ("unique", "identity_scim_tokens", "identity_scim_tokens_key_hash_key"): TOKEN_BY_HASH,
     ("unique", "users", "users_email_key"): "e-mails are unique across tenants (the login)",
     ("unique", "wallets", "wallets_user_id_key"): "OneToOne kept for `user.wallet`; (tenant, user) is unique too",
-    ("unique", "email_deliveries", "email_delivery_once_platform"): PLATFORM_ROWS,
-    ("unique", "email_opt_outs", "email_opt_out_once_platform"): PLATFORM_ROWS,
-    ("unique", "scheduled_runs", "scheduled_run_once_platform"): PLATFORM_ROWS,
 }
 
 
