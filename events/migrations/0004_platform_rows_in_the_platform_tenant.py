@@ -20,14 +20,13 @@ def platform_rows_into_the_platform_tenant(apps, schema_editor):
     Tenant = apps.get_model("tenants", "Tenant")
     User = apps.get_model("tenants", "User")
     by_user = {"EmailOptOut": ("user", "category"), "EmailDelivery": ("key",)}
-    moved = False
     for name, unique in by_user.items():
         model = apps.get_model("events", name)
         stray = model.objects.filter(tenant__isnull=True)
         same = model.objects.filter(tenant_id=OuterRef("user__tenant_id"), **{f: OuterRef(f) for f in unique})
         stray.filter(Exists(same)).delete()
         users_tenant = Subquery(User.objects.filter(pk=OuterRef("user_id")).values("tenant_id")[:1])
-        moved |= bool(stray.update(tenant_id=users_tenant))
+        stray.update(tenant_id=users_tenant)
     ScheduledRun = apps.get_model("events", "ScheduledRun")
     stray = ScheduledRun.objects.filter(tenant__isnull=True)
     if stray.exists():
@@ -36,11 +35,7 @@ def platform_rows_into_the_platform_tenant(apps, schema_editor):
         )
         same = ScheduledRun.objects.filter(tenant_id=PLATFORM_TENANT_ID, job=OuterRef("job"), scope=OuterRef("scope"))
         stray.filter(Exists(same)).delete()
-        moved |= bool(stray.update(tenant_id=PLATFORM_TENANT_ID))
-    if moved and schema_editor.connection.vendor == "postgresql":
-        # Check the updated foreign keys now, not at commit: PostgreSQL refuses to ALTER a table
-        # with pending trigger events, and the columns are made NOT NULL next, in this transaction.
-        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        stray.update(tenant_id=PLATFORM_TENANT_ID)
 
 
 class Migration(migrations.Migration):

@@ -89,6 +89,7 @@ def test_a_platform_job_is_claimed_even_after_the_platform_row_was_flushed(tenan
     Tenant.with_platform.filter(pk=PLATFORM_TENANT_ID).delete()
     run_schedule(now=dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
     assert ScheduledRun.objects.get(job="forfeit_leavers").tenant_id == PLATFORM_TENANT_ID
+    assert Tenant.with_platform.filter(pk=PLATFORM_TENANT_ID).exists()
 
 
 OLD = [("events", "0003_tenant_in_unique_keys"), ("identity", "0003_scim_external_id")]

@@ -12,11 +12,7 @@ def platform_tokens_into_the_platform_tenant(apps, schema_editor):
     ApiToken = apps.get_model("identity", "ApiToken")
     User = apps.get_model("tenants", "User")
     users_tenant = Subquery(User.objects.filter(pk=OuterRef("user_id")).values("tenant_id")[:1])
-    moved = ApiToken.objects.filter(tenant__isnull=True).update(tenant_id=users_tenant)
-    if moved and schema_editor.connection.vendor == "postgresql":
-        # Check the updated foreign key now, not at commit: PostgreSQL refuses to ALTER a table
-        # with pending trigger events, and the column is made NOT NULL next, in this transaction.
-        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    ApiToken.objects.filter(tenant__isnull=True).update(tenant_id=users_tenant)
 
 
 class Migration(migrations.Migration):
