@@ -132,3 +132,13 @@ def test_the_migrations_move_rows_without_a_tenant_into_their_users_or_the_platf
         ("reconcile", customer),
     ]
     assert sorted(ApiToken.objects.values_list("prefix", "tenant_id")) == [("p", platform), ("q", customer)]
+
+
+def test_the_console_shows_an_email_to_a_platform_admin_with_its_tenant(client, platform_admin):
+    delivery = drift_email(platform_admin)
+    client.force_login(platform_admin)
+    listed = client.get("/admin/events/emaildelivery/")
+    assert listed.status_code == 200 and "Books drift in triton-energy" in listed.content.decode()
+    detail = client.get(f"/admin/events/emaildelivery/{delivery.pk}/change/")
+    assert detail.status_code == 200
+    assert "Perksu platform staff" in detail.content.decode()  # the hidden tenant row, by its name
