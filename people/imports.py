@@ -542,23 +542,23 @@ def bulk_update(model, objs: list, columns: dict[str, str], *, upsert: bool = Fa
     table = model._meta.db_table
     key = pk.column
     names = list(columns)
-    arrays = [[getattr(o, pk.attname) for o in objs]] + [[getattr(o, name) for o in objs] for name in names]
-    unnest = ", ".join(f"%s::{t}[]" for t in ["uuid", *columns.values()])
+    # Rows are matched on (tenant_id, key): the primary key on PostgreSQL (SPEC §14), and every
+    # write stays within the tenant's rows.
+    arrays = [[o.tenant_id for o in objs], [getattr(o, pk.attname) for o in objs]]
+    arrays += [[getattr(o, name) for o in objs] for name in names]
+    unnest = ", ".join(f"%s::{t}[]" for t in ["uuid", "uuid", *columns.values()])
     with connection.cursor() as cursor:
         if upsert:
-            extra = {"tenant_id": "uuid"}
-            arrays.append([o.tenant_id for o in objs])
-            unnest += ", %s::uuid[]"
-            all_names = [*names, *extra]
             cursor.execute(
-                f"INSERT INTO {table} ({key}, {', '.join(all_names)}, birthday_consent, avatar, avatar_small) "
+                f"INSERT INTO {table} (tenant_id, {key}, {', '.join(names)}, birthday_consent, avatar, avatar_small) "
                 f"SELECT *, false, '', '' FROM unnest({unnest}) "
-                f"ON CONFLICT ({key}) DO UPDATE SET {', '.join(f'{n} = EXCLUDED.{n}' for n in names)}",
+                f"ON CONFLICT (tenant_id, {key}) DO UPDATE SET {', '.join(f'{n} = EXCLUDED.{n}' for n in names)}",
                 arrays,
             )
         else:
             cursor.execute(
                 f"UPDATE {table} t SET {', '.join(f'{n} = v.{n}' for n in names)} "
-                f"FROM unnest({unnest}) AS v({key}, {', '.join(names)}) WHERE t.{key} = v.{key}",
+                f"FROM unnest({unnest}) AS v(tenant_id, {key}, {', '.join(names)}) "
+                f"WHERE t.tenant_id = v.tenant_id AND t.{key} = v.{key}",
                 arrays,
             )

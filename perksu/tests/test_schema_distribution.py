@@ -38,48 +38,11 @@ NOT_TENANT_OWNED = {
 }
 
 USERS_PK = "users keep the single-column key `id` (every row has a tenant now, staff the platform's own)"
-COMPOSITE_PK = "(tenant_id, id) primary key in the database not made yet"
-COMPOSITE_FK = "composite foreign key waits for the target's (tenant_id, id) primary key"
 TOKEN_BY_HASH = "a token is looked up by its hash alone, before the tenant is known"
 
 # Primary keys not through tenant_id yet, by table.
 PK_NOT_YET: dict[str, str] = {
     "users": USERS_PK,
-    "allocation_logs": COMPOSITE_PK,
-    "allowance_boosts": COMPOSITE_PK,
-    "allowance_usage": COMPOSITE_PK,
-    "automated_awards": COMPOSITE_PK,
-    "automation_rules": COMPOSITE_PK,
-    "automation_runs": COMPOSITE_PK,
-    "company_values": COMPOSITE_PK,
-    "delegation_logs": COMPOSITE_PK,
-    "email_deliveries": COMPOSITE_PK,
-    "email_opt_outs": COMPOSITE_PK,
-    "events": COMPOSITE_PK,
-    "forfeit_log": COMPOSITE_PK,
-    "identity_api_tokens": COMPOSITE_PK,
-    "identity_scim_external_ids": COMPOSITE_PK,
-    "identity_scim_tokens": COMPOSITE_PK,
-    "identity_sso_configs": COMPOSITE_PK,
-    "idempotency_records": COMPOSITE_PK,
-    "lead_budgets": COMPOSITE_PK,
-    "notifications": COMPOSITE_PK,
-    "platform_billing_logs": COMPOSITE_PK,
-    "profiles": COMPOSITE_PK,
-    "recognition_comments": COMPOSITE_PK,
-    "recognition_reactions": COMPOSITE_PK,
-    "recognition_values": COMPOSITE_PK,
-    "recognitions": COMPOSITE_PK,
-    "redemptions": COMPOSITE_PK,
-    "rewards": COMPOSITE_PK,
-    "scheduled_runs": COMPOSITE_PK,
-    "settings_change_logs": COMPOSITE_PK,
-    "teams": COMPOSITE_PK,
-    "wallet_ledger": COMPOSITE_PK,
-    "wallets": COMPOSITE_PK,
-    "webhook_attempts": COMPOSITE_PK,
-    "webhook_deliveries": COMPOSITE_PK,
-    "webhook_endpoints": COMPOSITE_PK,
 }
 
 # Foreign keys to these tables stay single-column, for the reason given.
@@ -90,20 +53,6 @@ NULL_NOT_YET: dict[str, str] = {}
 
 # Unique indexes and foreign keys not distributable yet: (kind, table, name) → reason.
 NOT_YET: dict[tuple[str, str, str], str] = {
-    ("fk", "automated_awards", "automated_awards_rule_id_51509eb3_fk_automation_rules_id"): COMPOSITE_FK,
-    ("fk", "forfeit_log", "forfeit_log_ledger_entry_id_51c770c7_fk_wallet_ledger_id"): COMPOSITE_FK,
-    ("fk", "notifications", "notifications_event_id_b023b11d_fk_events_id"): COMPOSITE_FK,
-    ("fk", "platform_billing_logs", "platform_billing_log_allocation_log_id_fb703187_fk_allocatio"): COMPOSITE_FK,
-    ("fk", "profiles", "profiles_team_id_e3bb074e_fk_teams_id"): COMPOSITE_FK,
-    ("fk", "recognition_values", "recognition_values_value_id_d6897f9d_fk_company_values_id"): COMPOSITE_FK,
-    ("fk", "redemptions", "redemptions_reward_id_d3d07210_fk_rewards_id"): COMPOSITE_FK,
-    ("fk", "teams", "teams_parent_id_3933edcf_fk_teams_id"): COMPOSITE_FK,
-    ("fk", "wallet_ledger", "wallet_ledger_recognition_id_54d4457f_fk_recognitions_id"): COMPOSITE_FK,
-    ("fk", "wallet_ledger", "wallet_ledger_redemption_id_799e2a5e_fk_redemptions_id"): COMPOSITE_FK,
-    ("fk", "wallet_ledger", "wallet_ledger_wallet_id_3aed4214_fk_wallets_id"): COMPOSITE_FK,
-    ("fk", "webhook_attempts", "webhook_attempts_delivery_id_dc2a0a51_fk_webhook_deliveries_id"): COMPOSITE_FK,
-    ("fk", "webhook_attempts", "webhook_attempts_endpoint_id_ce6bbdd3_fk_webhook_endpoints_id"): COMPOSITE_FK,
-    ("fk", "webhook_deliveries", "webhook_deliveries_endpoint_id_8d287091_fk_webhook_endpoints_id"): COMPOSITE_FK,
     ("unique", "identity_api_tokens", "identity_api_tokens_key_hash_key"): TOKEN_BY_HASH,
     ("unique", "identity_scim_tokens", "identity_scim_tokens_key_hash_key"): TOKEN_BY_HASH,
     ("unique", "users", "users_email_key"): "e-mails are unique across tenants (the login)",

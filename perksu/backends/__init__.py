@@ -1,0 +1,1 @@
+"""Database backends of the project (settings swap them in for Django's own)."""
