@@ -33,11 +33,49 @@ def load_1min() -> float | None:
         return None
 
 
+def alternate(run, label: str, sides: tuple[str, str], use, *, manager_id, recipient_ids, rounds: int = 2) -> dict:
+    """The service award, A/B/B/A `rounds` times over the two `sides`, `use(side)` called before each
+    phase; each phase recorded in `run.figures[label + "_runs"]` with the machine's load. Returns
+    {side: [awards, seconds, errors]} summed over its phases."""
+    from bench.load import run_service
+
+    c = run.config
+    a, b = sides
+    totals = {side: [0, 0.0, 0] for side in sides}
+    order = [s for _ in range(rounds) for s in (a, b, b, a)]
+    for n, side in enumerate(order, start=1):
+        use(side)
+        load_before = load_1min()
+        result = run_service(manager_id=manager_id, recipient_ids=recipient_ids, workers=c.clients, duration=c.duration)
+        load_after = load_1min()
+        totals[side][0] += result.calls
+        totals[side][1] += result.seconds
+        totals[side][2] += result.errors
+        run.figures.setdefault(f"{label}_runs", []).append(
+            {
+                "run": n,
+                "side": side,
+                "per_s": round(result.per_second, 1),
+                "p50_ms": round(result.percentile(50), 2),
+                "p99_ms": round(result.percentile(99), 2),
+                "errors": result.errors,
+                "load_1min": [load_before, load_after],
+            }
+        )
+        if result.errors:
+            run.notes.append(f"{label} {side}: {result.errors} failed calls, first: {result.first_error}")
+        run.say(
+            f"  {n}. {side}: {result.calls} awards in {result.seconds:.1f} s = {result.per_second:.0f}/s, "
+            f"p50 {result.percentile(50):.1f} ms, p99 {result.percentile(99):.1f} ms, errors {result.errors}, "
+            f"load {load_before} → {load_after}"
+        )
+    return totals
+
+
 def phase_award_ab(run, *, rounds: int = 2) -> None:
     from django.conf import settings
 
     from bench.fixtures import bench_tenant
-    from bench.load import run_service
     from bench.points import _analyze, cpu_per_award, statements_per_award
 
     c = run.config
@@ -60,38 +98,15 @@ def phase_award_ab(run, *, rounds: int = 2) -> None:
         f"award A/B: {c.clients} processes, one manager, one pool, function against statement, "
         f"{rounds} × A/B/B/A of {c.duration} s each"
     )
-    totals = {side: [0, 0.0, 0] for side in SIDES}
-    order = [s for _ in range(rounds) for s in ("function", "statement", "statement", "function")]
     saved = os.environ.get("AWARD_SQL")
+
+    def use(side: str) -> None:
+        os.environ["AWARD_SQL"] = side  # the spawned service processes read it when Django starts
+
     try:
-        for n, side in enumerate(order, start=1):
-            os.environ["AWARD_SQL"] = side  # the spawned service processes read it when Django starts
-            load_before = load_1min()
-            result = run_service(
-                manager_id=t.manager_id, recipient_ids=t.member_ids, workers=c.clients, duration=c.duration
-            )
-            load_after = load_1min()
-            totals[side][0] += result.calls
-            totals[side][1] += result.seconds
-            totals[side][2] += result.errors
-            run.figures.setdefault("award_ab_runs", []).append(
-                {
-                    "run": n,
-                    "side": side,
-                    "per_s": round(result.per_second, 1),
-                    "p50_ms": round(result.percentile(50), 2),
-                    "p99_ms": round(result.percentile(99), 2),
-                    "errors": result.errors,
-                    "load_1min": [load_before, load_after],
-                }
-            )
-            if result.errors:
-                run.notes.append(f"award A/B {side}: {result.errors} failed calls, first: {result.first_error}")
-            run.say(
-                f"  {n}. {side}: {result.calls} awards in {result.seconds:.1f} s = {result.per_second:.0f}/s, "
-                f"p50 {result.percentile(50):.1f} ms, p99 {result.percentile(99):.1f} ms, errors {result.errors}, "
-                f"load {load_before} → {load_after}"
-            )
+        totals = alternate(
+            run, "award_ab", SIDES, use, manager_id=t.manager_id, recipient_ids=t.member_ids, rounds=rounds
+        )
     finally:
         if saved is None:
             os.environ.pop("AWARD_SQL", None)

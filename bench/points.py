@@ -29,6 +29,9 @@ overdraft count and `reconcile()`:
 11. `--award-ab` (bench/award_ab.py): the service award through the award function against the one
    statement it replaced (`AWARD_SQL`), the same N processes on one tenant pool, A/B/B/A twice, with
    the machine's load; the ratio (target ≥ 0.9). It runs alone, after the migrations.
+12. `--keys-ab` (bench/keys_ab.py): the same service awards with the award's tables keyed
+   `(tenant_id, id)` against Django's `id` keys, the bench database rewritten between phases,
+   A/B/B/A twice; the ratio (target ≥ 0.9). It runs alone, after the migrations.
 
 `--database NAME` names the bench database (default perksu_bench), so two runs on one
 server do not drop each other's.
@@ -621,6 +624,11 @@ def main(argv: list[str] | None = None) -> int:
         help="only the migrations and the award function against the one-statement award (bench/award_ab.py)",
     )
     parser.add_argument(
+        "--keys-ab",
+        action="store_true",
+        help="only the migrations and (tenant_id, id) keys against id keys on the award's tables (bench/keys_ab.py)",
+    )
+    parser.add_argument(
         "--insights-scale", type=float, default=1.0, help="scale the insights tenant (0.01 for a trial of the SQL)"
     )
     args = parser.parse_args(argv)
@@ -660,16 +668,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps({k: run.figures.get(k) for k in (*keys, "events_recorded", "notices_written")}))
         return 0 if all(c for _, _, c in run.checks) else 1
-    if args.award_ab:
+    if args.award_ab or args.keys_ab:
         from bench.award_ab import phase_award_ab, uptime
+        from bench.keys_ab import phase_keys_ab
 
         run.say(f"uptime before: {uptime()}")
         phase_migrate(run, server)
-        phase_award_ab(run)
-        check(run, "award A/B")
+        (phase_award_ab if args.award_ab else phase_keys_ab)(run)
+        check(run, "award A/B" if args.award_ab else "keys A/B")
         run.say(f"uptime after: {uptime()}")
         run.timings.append(("total", time.perf_counter() - started))
-        keys = [k for k in run.figures if k.startswith("award_")]
+        keys = [k for k in run.figures if k.startswith("award_" if args.award_ab else "keys_")]
         overdrafts = max(o for _, o, _ in run.checks)
         clean = all(ok for _, _, ok in run.checks)
         print(json.dumps({**{k: run.figures[k] for k in keys}, "overdrafts": overdrafts, "reconcile_clean": clean}))
