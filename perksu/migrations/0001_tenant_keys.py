@@ -21,15 +21,15 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0005_platform_staff_in_the_platform_tenant"),
+        ("tenants", "0006_tenant_slugs"),
         ("points", "0008_unique_per_tenant"),
-        ("wallets", "0005_unique_per_tenant"),
+        ("wallets", "0006_voucher_codes"),
         ("recognition", "0007_award_function"),
         ("people", "0003_forfeit_unique_per_tenant"),
-        ("events", "0003_tenant_in_unique_keys"),
+        ("events", "0004_platform_rows_in_the_platform_tenant"),
         ("insights", "0005_rollup_keys_start_with_tenant"),
         ("webhooks", "0002_attempts_append_only"),
-        ("identity", "0003_scim_external_id"),
+        ("identity", "0004_platform_tokens_in_the_platform_tenant"),
         ("automation", "0001_automated_awards"),
     ]
 
