@@ -23,10 +23,12 @@ class Wallet(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="wallets")
-    # A OneToOneField, for `user.wallet` (the console selects it along with the user): its
-    # single-column unique stays until users are distributed; the (tenant, user) unique below
-    # is the one a distributed schema keeps (SPEC §14).
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallet")
+    # One per member, by the (tenant, user) unique below. A ForeignKey rather than a
+    # OneToOneField, whose unique on user alone Citus refuses (SPEC §14): `user.wallets.get()`;
+    # `wallet__…` still reads from the user's side in queries.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallets", related_query_name="wallet"
+    )
     balance = models.BigIntegerField(default=0, editable=False)
     lifetime_earned = models.BigIntegerField(default=0, editable=False)
     lifetime_spent = models.BigIntegerField(default=0, editable=False)

@@ -98,7 +98,7 @@ def test_the_okta_sequence_create_lookup_deactivate_reactivate(scim, tenant, pas
         "Priya Sharma",
         False,
     )
-    assert user.wallet is not None and Profile.objects.filter(user=user).exists()
+    assert user.wallets.exists() and Profile.objects.filter(user=user).exists()
 
     found = scim("get", f'/Users?filter=userName eq "{email.upper()}"')
     assert [r["id"] for r in found.body["Resources"]] == [user_id]

@@ -56,7 +56,6 @@ NOT_YET: dict[tuple[str, str, str], str] = {
     ("unique", "identity_api_tokens", "identity_api_tokens_key_hash_key"): TOKEN_BY_HASH,
     ("unique", "identity_scim_tokens", "identity_scim_tokens_key_hash_key"): TOKEN_BY_HASH,
     ("unique", "users", "users_email_key"): "e-mails are unique across tenants (the login)",
-    ("unique", "wallets", "wallets_user_id_key"): "OneToOne kept for `user.wallet`; (tenant, user) is unique too",
 }
 
 

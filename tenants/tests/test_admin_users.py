@@ -174,6 +174,8 @@ def test_user_list_filters_search_and_constant_queries(console, tenant, employee
     assert [u.email for u in response.context["cl"].result_list] == ["lead@triton.test"]
     response = console.get("/admin/tenants/user/", {"q": "asha"})
     assert [u.email for u in response.context["cl"].result_list] == ["employee@triton.test"]
+    wallet = Wallet.objects.get(user=employee)
+    assert f'href="/admin/wallets/wallet/{wallet.pk}/change/"' in response.content.decode()  # its balance, linked
 
     def count() -> int:
         with CaptureQueriesContext(connection) as ctx:

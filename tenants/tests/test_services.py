@@ -72,7 +72,7 @@ def test_deactivation_keeps_the_wallet_and_cannot_target_oneself(manager, employ
     user_set_active(user=employee, is_active=False, actor=manager)
     employee.refresh_from_db()
     assert employee.is_active is False
-    assert employee.wallet.balance == 0
+    assert employee.wallets.get().balance == 0
     with pytest.raises(PermissionDeniedError):
         user_set_active(user=manager, is_active=False, actor=manager)
 
