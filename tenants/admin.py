@@ -233,7 +233,7 @@ class UserAdmin(ServiceErrorsMixin, PlatformAdminMixin, DjangoUserAdmin):
     add_form_template = None
     list_display = ("email", "full_name", "tenant", "role", "is_active", "is_staff", "wallet_link")
     list_filter = ("role", "is_active", "tenant")
-    list_select_related = ("tenant", "wallet")
+    list_select_related = ("tenant",)
     search_fields = ("email", "full_name", "tenant__name", "tenant__slug")
     ordering = ("email",)
     filter_horizontal = ()
@@ -255,9 +255,12 @@ class UserAdmin(ServiceErrorsMixin, PlatformAdminMixin, DjangoUserAdmin):
             fixed.append("role")  # platform staff have no tenant role to change to
         return fixed
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("wallets")
+
     @admin.display(description="Wallet")
     def wallet_link(self, obj: User) -> str:
-        wallet = getattr(obj, "wallet", None) if obj.member_tenant_id else None
+        wallet = next(iter(obj.wallets.all()), None) if obj.member_tenant_id else None
         if wallet is None:
             return "—"
         url = reverse("admin:wallets_wallet_change", args=[wallet.pk], current_app=self.admin_site.name)
