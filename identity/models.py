@@ -3,8 +3,9 @@
 Tokens are stored only as the SHA-256 of the secret (a 160-bit random value, so
 a fast hash is enough: nothing to brute-force) plus its first characters, which
 the lists show so a person can tell their tokens apart. A token is looked up by
-its hash before the tenant is known, so `key_hash` is unique on its own; every
-row still carries `tenant_id` (NULL only for a platform admin's API token).
+its hash before the tenant is known, so the hash is unique across tenants: in
+`TokenKey` (hash → tenant, token), not on the token tables, which are distributed
+by tenant on Citus (docs/SCALING.md). A token row is then found by its tenant and id.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class ApiToken(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=12)
-    key_hash = models.CharField(max_length=64, unique=True)
+    key_hash = models.CharField(max_length=64)  # unique through TokenKey, which also finds the token by it
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -49,7 +50,7 @@ class ScimToken(models.Model):
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12)
-    key_hash = models.CharField(max_length=64, unique=True)
+    key_hash = models.CharField(max_length=64)  # unique through TokenKey, which also finds the token by it
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -64,6 +65,26 @@ class ScimToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class TokenKey(models.Model):
+    """Which token each secret's hash belongs to, for API and SCIM tokens alike (a SCIM secret has its
+    own scheme prefix, so the two never share a hash): the one place a hash is unique across tenants.
+
+    A small reference table on Citus (a copy on every node), so without foreign keys: `tenant_id` and
+    `token_id` are plain columns, written and deleted by `identity.services` in the token's own
+    transaction. A request's token read starts here and joins the token row by (tenant, id).
+    """
+
+    key_hash = models.CharField(max_length=64, primary_key=True)
+    tenant_id = models.UUIDField()
+    token_id = models.UUIDField(unique=True)
+
+    class Meta:
+        db_table = "token_keys"
+
+    def __str__(self) -> str:
+        return f"{self.key_hash[:8]}… → {self.token_id}"
 
 
 class ScimExternalId(models.Model):

@@ -10,14 +10,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connections, router, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet, Subquery
 from django.utils import timezone
 
 from perksu.db import prepared_cursor
 from perksu.errors import DomainError, NotFoundError, PermissionDeniedError
 from tenants.models import Tenant, User
 
-from .models import ApiToken, ScimToken, SsoConfig
+from .models import ApiToken, ScimToken, SsoConfig, TokenKey
 from .tokens import display_prefix, hash_secret, new_secret
 
 SCIM_SCHEME = "scim_"
@@ -33,7 +33,7 @@ def api_token_issue(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     secret = new_secret()
     now = timezone.now()
     with transaction.atomic():
-        ApiToken.objects.filter(tenant_id=user.tenant_id, user=user, expires_at__lte=now).delete()
+        _tokens_delete(ApiToken.objects.filter(tenant_id=user.tenant_id, user=user, expires_at__lte=now))
         token = ApiToken.objects.create(
             tenant_id=user.tenant_id,
             user=user,
@@ -43,11 +43,29 @@ def api_token_issue(*, user: User, name: str = "") -> tuple[ApiToken, str]:
             created_at=now,
             expires_at=now + settings.API_TOKEN_TTL,
         )
+        _token_key_create(token)
     return token, secret
 
 
+def _token_key_create(token: ApiToken | ScimToken) -> None:
+    """The token's hash in token_keys, where it is unique across tenants (the caller's transaction)."""
+    TokenKey.objects.create(key_hash=token.key_hash, tenant_id=token.tenant_id, token_id=token.pk)
+
+
+def _tokens_delete(tokens: QuerySet) -> int:
+    """Delete these tokens and their rows in token_keys (the caller's transaction). The keys are read
+    first and deleted by hash: token_keys has no foreign key to cascade from (a reference table)."""
+    doomed = list(tokens.values_list("pk", "key_hash"))
+    if not doomed:
+        return 0
+    TokenKey.objects.filter(key_hash__in=[key_hash for _, key_hash in doomed]).delete()
+    deleted, _ = tokens.filter(pk__in=[pk for pk, _ in doomed]).delete()
+    return deleted
+
+
 class _TokenWithUser:
-    """The token and its user in one statement, written once per database alias.
+    """The token and its user in one statement, written once per database alias: the secret's hash
+    in token_keys names the token's tenant and id, and the token row is joined by both.
 
     Every API request authenticates, so this read is the API's hottest: building it
     through the ORM's compiler cost more CPU than the award's own statement. The SQL
@@ -65,11 +83,13 @@ class _TokenWithUser:
         columns = [f"t.{quote(f.column)}" for f in self.token_fields] + [
             f"u.{quote(f.column)}" for f in self.user_fields
         ]
-        token_user, token_hash = (ApiToken._meta.get_field(name).column for name in ("user", "key_hash"))
+        token_user, token_tenant = (ApiToken._meta.get_field(name).column for name in ("user", "tenant"))
         self.sql = (
-            f"SELECT {', '.join(columns)} FROM {quote(ApiToken._meta.db_table)} t "
+            f"SELECT {', '.join(columns)} FROM {quote(TokenKey._meta.db_table)} k "
+            f"JOIN {quote(ApiToken._meta.db_table)} t "
+            f"ON t.{quote(token_tenant)} = k.tenant_id AND t.{quote(ApiToken._meta.pk.column)} = k.token_id "
             f"JOIN {quote(User._meta.db_table)} u ON u.{quote(User._meta.pk.column)} = t.{quote(token_user)} "
-            f"WHERE t.{quote(token_hash)} = %s"
+            f"WHERE k.key_hash = %s"
         )
         fields = [*self.token_fields, *self.user_fields]
         self.compiler = ApiToken.objects.none().query.get_compiler(alias)
@@ -120,7 +140,8 @@ def api_token_revoke(*, actor: User, token_id: object) -> None:
         tokens = tokens.filter(tenant_id=actor.tenant_id)
     elif not actor.is_platform_admin:
         tokens = tokens.filter(user=actor)
-    deleted, _ = _filter_by_id(tokens, token_id).delete()
+    with transaction.atomic():
+        deleted = _tokens_delete(_filter_by_id(tokens, token_id))
     if not deleted:
         raise NotFoundError("Token not found.")
 
@@ -139,7 +160,7 @@ def users_credentials_revoke(*, tenant_id, user_ids: list) -> None:
     if not user_ids:
         return
     User.objects.filter(tenant_id=tenant_id, pk__in=user_ids).update(auth_epoch=F("auth_epoch") + 1)
-    ApiToken.objects.filter(tenant_id=tenant_id, user_id__in=user_ids).delete()
+    _tokens_delete(ApiToken.objects.filter(tenant_id=tenant_id, user_id__in=user_ids))
 
 
 def scim_token_create(*, tenant: Tenant, name: str, actor: User | None) -> tuple[ScimToken, str]:
@@ -149,25 +170,34 @@ def scim_token_create(*, tenant: Tenant, name: str, actor: User | None) -> tuple
     if len(name) > 100:
         raise DomainError("A token name has at most 100 characters.", code="invalid", field="name")
     secret = new_secret(SCIM_SCHEME)
-    token = ScimToken.objects.create(
-        tenant=tenant,
-        name=name,
-        prefix=display_prefix(secret),
-        key_hash=hash_secret(secret),
-        created_by=actor,
-    )
+    with transaction.atomic():
+        token = ScimToken.objects.create(
+            tenant=tenant,
+            name=name,
+            prefix=display_prefix(secret),
+            key_hash=hash_secret(secret),
+            created_by=actor,
+        )
+        _token_key_create(token)
     return token, secret
 
 
 def scim_token_revoke(*, tenant_id: object, token_id: object) -> None:
-    deleted, _ = _filter_by_id(ScimToken.objects.filter(tenant_id=tenant_id), token_id).delete()
+    with transaction.atomic():
+        deleted = _tokens_delete(_filter_by_id(ScimToken.objects.filter(tenant_id=tenant_id), token_id))
     if not deleted:
         raise NotFoundError("Token not found.")
 
 
 def scim_token_authenticate(secret: str) -> ScimToken | None:
-    """The SCIM token for this secret with its tenant, or None."""
-    token = ScimToken.objects.select_related("tenant").filter(key_hash=hash_secret(secret)).first()
+    """The SCIM token for this secret with its tenant, or None: one statement, the hash's row in
+    token_keys naming the token's tenant and id."""
+    key = TokenKey.objects.filter(key_hash=hash_secret(secret))
+    token = (
+        ScimToken.objects.select_related("tenant")
+        .filter(tenant_id=Subquery(key.values("tenant_id")[:1]), pk=Subquery(key.values("token_id")[:1]))
+        .first()
+    )
     if token is None:
         return None
     now = timezone.now()

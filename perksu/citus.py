@@ -32,6 +32,7 @@ REFERENCE_TABLES = (
     # Keys unique across tenants, each row naming its tenant in a plain column (no foreign key).
     "tenant_slugs",
     "voucher_codes",
+    "token_keys",
 )
 # Functions run whole on the worker of the tenant named by one argument (function name →
 # argument), when the database has them: Citus sends a call in autocommit to that worker in one
