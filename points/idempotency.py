@@ -50,7 +50,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from perksu.errors import DomainError, IdempotencyConflictError, IdempotencyReuseError
@@ -134,19 +133,21 @@ def run_idempotent(
     return Outcome(status, body, replayed=False)
 
 
-_OWN_BACKEND_PID = "pg_backend_pid()"
-_OWN_BACKEND_START = "(SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())"
-
-
 def _claimant() -> dict:
-    """The columns naming the connection that claims, computed in the claim's own INSERT (no extra round trip)."""
+    """The columns naming the connection that claims: its backend's pid and start time, read once
+    per database connection and kept with it (a new connection reads its own). Plain values, not
+    a subquery in the claim's INSERT, which Citus refuses (docs/SCALING.md)."""
     if connection.vendor != "postgresql":
         return {}
-    # Constant SQL without any input: nothing to inject.
-    return {
-        "backend_pid": RawSQL(_OWN_BACKEND_PID, []),  # noqa: S611
-        "backend_started_at": RawSQL(_OWN_BACKEND_START, []),  # noqa: S611
-    }
+    connection.ensure_connection()
+    raw = connection.connection
+    known = getattr(connection, "_perksu_claimant", None)
+    if known is None or known[0] is not raw:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+            pid, started = cursor.fetchone()
+        known = connection._perksu_claimant = (raw, pid, started)
+    return {"backend_pid": known[1], "backend_started_at": known[2]}
 
 
 def _claimant_gone(record: KeyedOutcome) -> bool:

@@ -196,3 +196,28 @@ def test_a_claim_released_while_we_looked_answers_409_not_a_crash(award_op, mana
         _run(manager, award_op())
     assert award_op.runs == []
     assert wallet_balance(employee) == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_names_the_connection_that_made_it_even_after_a_reconnect(manager):
+    """The claimant (backend pid and start) is read once per connection: a new connection names
+    itself, not the one before it, or a dead claim could never be taken over."""
+    from django.db import connection
+
+    def own_backend():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+            return cursor.fetchone()
+
+    def claimant(key):
+        _run(manager, lambda: (200, {}), key=key)
+        record = IdempotencyRecord.objects.get(key=key)
+        return record.backend_pid, record.backend_started_at
+
+    first = own_backend()
+    assert claimant("before") == first
+    connection.close()
+    second = own_backend()
+    assert second != first
+    assert claimant("after") == second
