@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tenants.fields import TenantForeignKey
 from tenants.models import Tenant
 
 
@@ -61,7 +62,7 @@ class AutomatedAward(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
-    rule = models.ForeignKey(AwardRule, on_delete=models.PROTECT, related_name="awards", db_index=False)
+    rule = TenantForeignKey(AwardRule, on_delete=models.PROTECT, related_name="awards", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
     occasion_date = models.DateField(help_text="The day celebrated, in the tenant's time zone.")
     points = models.BigIntegerField()

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tenants.fields import TenantForeignKey
+
 
 class Event(models.Model):
     """One business event, written in the same transaction as the change it reports.
@@ -43,7 +45,7 @@ class Notification(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
-    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    event = TenantForeignKey(Event, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     kind = models.CharField(max_length=64)
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tenants.fields import TenantForeignKey
 from tenants.models import Tenant
 
 
@@ -26,7 +27,7 @@ class Team(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="teams", db_index=False)
     name = models.CharField(max_length=120)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    parent = TenantForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -57,7 +58,7 @@ class Profile(models.Model):
     )
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
     title = models.CharField(max_length=120, blank=True)
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
+    team = TenantForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -124,7 +125,7 @@ class ForfeitLog(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     # One per ledger entry: the unique (tenant, ledger_entry) below (SPEC §14).
-    ledger_entry = models.ForeignKey("wallets.WalletLedger", on_delete=models.PROTECT, related_name="+")
+    ledger_entry = TenantForeignKey("wallets.WalletLedger", on_delete=models.PROTECT, related_name="+")
     amount = models.BigIntegerField()
     pool_balance_after = models.BigIntegerField()
     deactivated_at = models.DateTimeField(help_text="The deactivation this forfeit follows.")

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tenants.fields import TenantForeignKey
 from tenants.models import Tenant
 
 
@@ -56,7 +57,7 @@ class PlatformBillingLog(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="billing_logs")
     # One per allocation log: the unique (tenant, allocation_log) below (SPEC §14).
-    allocation_log = models.ForeignKey(AllocationLog, on_delete=models.PROTECT, related_name="+")
+    allocation_log = TenantForeignKey(AllocationLog, on_delete=models.PROTECT, related_name="+")
     transaction_type = models.CharField(max_length=20, choices=TransactionType.choices)
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)

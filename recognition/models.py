@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tenants.fields import TenantForeignKey
 from tenants.models import Tenant
 
 
@@ -192,7 +193,7 @@ class RecognitionValue(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
     group_id = models.UUIDField()
-    value = models.ForeignKey(CompanyValue, on_delete=models.PROTECT, related_name="recognitions")
+    value = TenantForeignKey(CompanyValue, on_delete=models.PROTECT, related_name="recognitions")
 
     class Meta:
         db_table = "recognition_values"

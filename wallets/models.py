@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tenants.fields import TenantForeignKey
 from tenants.models import Tenant
 
 
@@ -67,17 +68,17 @@ class WalletLedger(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Both looked up through composite indexes below (tenant, -created_at) and unique (wallet, entry_no).
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries", db_index=False)
+    wallet = TenantForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries", db_index=False)
     entry_no = models.BigIntegerField(help_text="Position in the wallet's ledger, from 1.")
     entry_type = models.CharField(max_length=8, choices=EntryType.choices)
     source = models.CharField(max_length=16, choices=Source.choices)
     amount = models.BigIntegerField()
     balance_after = models.BigIntegerField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    recognition = models.ForeignKey(
+    recognition = TenantForeignKey(
         "recognition.Recognition", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
     )
-    redemption = models.ForeignKey(
+    redemption = TenantForeignKey(
         "wallets.Redemption", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
     )
     note = models.CharField(max_length=500, blank=True)
@@ -148,7 +149,7 @@ class Redemption(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="redemptions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="redemptions")
-    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
+    reward = TenantForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
     points_spent = models.BigIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ISSUED)
     # Unique across tenants through `VoucherCode` (claimed by the same transaction), not here: a

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tenants.fields import TenantForeignKey
 from tenants.models import Tenant
 
 
@@ -68,7 +69,7 @@ class WebhookDelivery(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    endpoint = TenantForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     event_id = models.UUIDField(help_text="The event this delivers; one delivery per endpoint and event.")
     event_type = models.CharField(max_length=64)
     body = models.TextField(help_text="The exact bytes sent (UTF-8), signed on every attempt.")
@@ -110,8 +111,8 @@ class WebhookAttempt(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts", db_index=False)
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="+", db_index=False)
+    delivery = TenantForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts", db_index=False)
+    endpoint = TenantForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="+", db_index=False)
     number = models.IntegerField(help_text="1 for the first attempt of the delivery, then 2, 3 …")
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.AUTOMATIC)
     succeeded = models.BooleanField()

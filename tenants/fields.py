@@ -1,0 +1,33 @@
+"""`TenantForeignKey`: a foreign key between two rows of one tenant whose joins match the tenant too.
+
+On PostgreSQL the database key behind such a field is `(tenant_id, x_id) → t (tenant_id, id)`
+(perksu/backends/postgresql/schema.py). Django joins a foreign key on its one column,
+`JOIN t ON t.id = x.t_id`, which Citus refuses between two distributed tables ("complex joins are
+only supported when all distributed tables are co-located and joined on their distribution
+columns"). This field adds the tenant to every join Django writes for it, both ways:
+`JOIN t ON t.id = x.t_id AND t.tenant_id = x.tenant_id` — the same rows (both sides are one
+tenant's), a join Citus runs on one worker.
+
+In migrations it is a plain `ForeignKey` (`deconstruct`): the join condition is a query matter,
+with nothing in the schema to migrate.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.lookups import Exact
+
+
+class TenantForeignKey(models.ForeignKey):
+    def get_extra_restriction(self, alias, related_alias):
+        # `alias` names the target's table in the join, `related_alias` this model's.
+        if alias is None or related_alias is None:
+            # Django's subquery for an exclude() across the relation gives one side only.
+            return None
+        target = self.related_model._meta.get_field("tenant")
+        source = self.model._meta.get_field("tenant")
+        return Exact(target.get_col(alias), source.get_col(related_alias))
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.ForeignKey", args, kwargs

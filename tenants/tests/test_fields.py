@@ -1,0 +1,60 @@
+"""TenantForeignKey: joins along a foreign key between two of a tenant's rows match the tenant too
+(tenants/fields.py), so Citus can run them on one worker; the rows found are the same."""
+
+import re
+
+import pytest
+from django.apps import apps
+
+from perksu.backends.postgresql.schema import is_tenant_keyed, tenant_field
+from recognition.services import recognition_create
+from tenants.fields import TenantForeignKey
+from wallets.models import Wallet, WalletLedger
+
+pytestmark = pytest.mark.django_db
+
+
+def _joins_on_tenant(queryset, table: str, other: str) -> bool:
+    sql = re.sub(r"[()]", "", str(queryset.query))
+    return f'"{table}"."tenant_id" = "{other}"."tenant_id"' in sql or (
+        f'"{other}"."tenant_id" = "{table}"."tenant_id"' in sql
+    )
+
+
+def test_every_foreign_key_between_two_tenant_keyed_tables_joins_on_the_tenant():
+    """The fields whose database key goes through the tenant on PostgreSQL are the ones whose
+    joins do: a new one declared as a plain ForeignKey fails here."""
+    plain = sorted(
+        f"{model._meta.label}.{field.name}"
+        for model in apps.get_models()
+        for field in model._meta.local_fields
+        if field.is_relation
+        and field.concrete
+        and field.name != "tenant"
+        and field.db_constraint
+        and tenant_field(model) is not None
+        and is_tenant_keyed(field.related_model)
+        and not isinstance(field, TenantForeignKey)
+    )
+    assert plain == [], f"declare these with tenants.fields.TenantForeignKey: {plain}"
+
+
+def test_joins_both_ways_match_the_tenant_and_find_the_same_rows(funded_tenant, manager, employee, other_employee):
+    recognition_create(giver=manager, recipient_ids=[employee.pk, other_employee.pk], points=10, message="Thanks")
+    forward = WalletLedger.objects.filter(wallet__user=employee)
+    assert _joins_on_tenant(forward, "wallets", "wallet_ledger")
+    assert [e.amount for e in forward] == [10]
+    selected = WalletLedger.objects.select_related("wallet").filter(tenant=funded_tenant)
+    assert _joins_on_tenant(selected, "wallets", "wallet_ledger")
+    assert sorted(e.wallet.user_id for e in selected) == sorted([employee.pk, other_employee.pk])
+    backward = Wallet.objects.filter(entries__amount=10, tenant=funded_tenant)
+    assert _joins_on_tenant(backward, "wallets", "wallet_ledger")
+    assert sorted(w.user_id for w in backward) == sorted([employee.pk, other_employee.pk])
+    # exclude() across the relation is a subquery Django builds from one side: still right.
+    everyone = set(Wallet.objects.filter(tenant=funded_tenant))
+    assert set(Wallet.objects.filter(tenant=funded_tenant).exclude(entries__amount=10)) == everyone - set(backward)
+
+
+def test_in_migrations_it_is_a_plain_foreign_key():
+    field = WalletLedger._meta.get_field("wallet")
+    assert field.deconstruct()[1] == "django.db.models.ForeignKey"
