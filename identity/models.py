@@ -51,8 +51,14 @@ class ScimToken(models.Model):
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12)
     key_hash = models.CharField(max_length=64)  # unique through TokenKey, which also finds the token by it
+    # A manager, or a platform admin (the console, the API's tenant_id): no constraint through the tenant.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -30,7 +30,10 @@ class AllocationLog(models.Model):
     amount = models.BigIntegerField()
     balance_after = models.BigIntegerField(help_text="The tenant pool after this movement.")
     reference_note = models.CharField(max_length=500, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # A platform admin, whose row is not in this tenant: no constraint through (tenant_id, actor_id).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -62,7 +65,10 @@ class PlatformBillingLog(models.Model):
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     reference_note = models.CharField(max_length=500, blank=True)
-    admin = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # A platform admin, whose row is not in this tenant: no constraint through (tenant_id, admin_id).
+    admin = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

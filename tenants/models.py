@@ -286,7 +286,8 @@ class SettingsChangeLog(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
-    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    # A manager, or a platform admin (the console): no constraint through (tenant_id, actor_id).
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     field = models.CharField(max_length=40)
     old_value = models.CharField(max_length=200, blank=True)
     new_value = models.CharField(max_length=200, blank=True)

@@ -26,27 +26,28 @@ from tenants.models import Tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-# Models without a `tenant` column, and why that is right for each.
+# Models without a `tenant` column, and why that is right for each. Their foreign keys into `users`
+# (keyed by `(tenant_id, id)`) have no database constraint: they cannot go through a tenant they lack
+# (the schema editor's docstring; Django's console log `django_admin_log` is one more).
+NO_USERS_CONSTRAINT = "user_id without a database constraint (users is keyed by tenant)"
 NOT_TENANT_OWNED = {
-    "authtoken.Token": "DRF's token table, unused since identity.ApiToken (kept for its migrations; empty)",
-    "tenants.User_groups": "Django's permission groups, unused (no groups are made); stays on the coordinator",
-    "tenants.User_user_permissions": "Django's per-user permissions, unused; stays on the coordinator",
+    "authtoken.Token": f"DRF's token table, unused since identity.ApiToken (empty); {NO_USERS_CONSTRAINT}",
+    "tenants.User_groups": f"Django's permission groups, unused; coordinator; {NO_USERS_CONSTRAINT}",
+    "tenants.User_user_permissions": f"Django's per-user permissions, unused; coordinator; {NO_USERS_CONSTRAINT}",
     "django_tasks_database.DBTaskResult": "the task queue's own table; stays on the coordinator",
-    "points.PlatformIdempotencyRecord": "platform staff's keyed requests (no tenant, keys span tenants); coordinator",
+    "points.PlatformIdempotencyRecord": (
+        f"platform staff's keyed requests (no tenant, keys span tenants); coordinator; {NO_USERS_CONSTRAINT}"
+    ),
     "tenants.TenantSlug": "reference table: global slug uniqueness (tenant_id a plain column, no foreign key)",
     "wallets.VoucherCode": "reference table: global voucher code uniqueness (plain id columns, no foreign key)",
     "identity.TokenKey": "reference table: a token found by its hash before its tenant is known (no foreign key)",
 }
 
-USERS_PK = "users keep the single-column key `id` (every row has a tenant now, staff the platform's own)"
-
 # Primary keys not through tenant_id yet, by table.
-PK_NOT_YET: dict[str, str] = {
-    "users": USERS_PK,
-}
+PK_NOT_YET: dict[str, str] = {}
 
 # Foreign keys to these tables stay single-column, for the reason given.
-FK_TARGETS_NOT_YET = {"users": USERS_PK}
+FK_TARGETS_NOT_YET: dict[str, str] = {}
 
 # Tables whose tenant_id may be NULL (Citus refuses a NULL distribution column).
 NULL_NOT_YET: dict[str, str] = {}

@@ -13,7 +13,20 @@ must join on it too. On PostgreSQL this schema editor writes them so:
 - every other key and foreign key is Django's, unchanged.
 
 A model is tenant-keyed when it has a non-null `tenant` foreign key to `tenants.Tenant`, a
-single-column primary key, and is not in `ID_KEYED`.
+single-column primary key, and is not in `ID_KEYED`. `users` is one: every user row has a tenant
+(platform staff: the platform's own).
+
+Tables without a tenant: a foreign key into a tenant-keyed table from a table that has no
+`tenant_id` cannot go through the tenant, and `id` alone is not unique there (only indexed), so
+it is written without a database constraint; Django still writes, reads and deletes by it. The
+tables so are those that point at `users` and stay on the coordinator: the console's log
+(`django_admin_log`), Django's permission tables (`users_groups`, `users_user_permissions`),
+DRF's old token table (`authtoken_token`, empty) and platform staff's idempotency records
+(`platform_idempotency_records`); perksu/tests/test_tenant_keys.py lists them, so one more is
+seen. A table given its `tenant` later (a migration that adds it) gets those constraints then,
+through the tenant. A column of a tenant-owned table that may name a user of another tenant (a
+platform admin's actions on a customer's rows) says so with `db_constraint=False` on its field
+(docs/SCALING.md lists them).
 
 Migrations often make a table first and give it its tenant later in the same migration (Django
 adds relations after the tables), so nothing here is decided from the model as it stands when a
@@ -45,13 +58,7 @@ TENANT_COLUMN = "tenant_id"
 FK_SUFFIX = "_fk_%(to_table)s_%(to_column)s"
 
 # Tenant-owned models whose key stays `id` alone, and why.
-ID_KEYED = {
-    # Django's own tables (the console's log, permissions, DRF's old tokens) and the platform's
-    # idempotency records point at users with single-column foreign keys, and columns that may
-    # name a platform admin (allocation and billing logs, settings changes) cannot go through the
-    # row's tenant: docs/SCALING.md §3 says what converting users takes.
-    "tenants.User",
-}
+ID_KEYED: set[str] = set()
 
 
 def tenant_field(model):
@@ -102,10 +109,7 @@ class TenantForeignKey(Statement):
         if self.editor.primary_key_columns(to_table) != [TENANT_COLUMN, to_column]:
             return super().__str__()
         if TENANT_COLUMN not in self.editor.table_columns(table):
-            raise NotSupportedError(
-                f"{self.label} points at tenant-keyed {to_table} from a table without {TENANT_COLUMN}: "
-                "give the model a non-null `tenant` (SPEC §14), or db_constraint=False"
-            )
+            return ""  # no constraint: see "Tables without a tenant" in the module docstring
         quote = self.editor.quote_name
         return self.template % {
             **self.parts,
@@ -121,6 +125,7 @@ class TenantKeysSchemaEditor(DatabaseSchemaEditor):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._touched: dict[str, object] = {}
+        self._given_tenant: dict[str, object] = {}
 
     # --- the catalog, as the statements run ---------------------------------------------------
 
@@ -132,6 +137,13 @@ class TenantKeysSchemaEditor(DatabaseSchemaEditor):
     def table_columns(self, table: str) -> set[str]:
         with self.connection.cursor() as cursor:
             return {c.name for c in self.connection.introspection.get_table_description(cursor, table)}
+
+    def execute(self, sql, params=()):
+        if isinstance(sql, TenantForeignKey):
+            sql = str(sql)
+            if not sql:  # a foreign key written without a constraint (the module docstring)
+                return None
+        return super().execute(sql, params)
 
     # --- primary keys ------------------------------------------------------------------------
 
@@ -183,6 +195,8 @@ class TenantKeysSchemaEditor(DatabaseSchemaEditor):
         super().add_field(model, field)
         # `field.model` is the model with the field; `model` the one before it.
         self._touched[field.model._meta.label_lower] = field.model
+        if field.name == "tenant":
+            self._given_tenant[field.model._meta.label_lower] = field.model
 
     def alter_field(self, model, old_field, new_field, strict=False):
         if new_field.name == "tenant" and new_field.null and not old_field.null:
@@ -190,6 +204,8 @@ class TenantKeysSchemaEditor(DatabaseSchemaEditor):
             self.key_by_id(model._meta.apps, [model])
         super().alter_field(model, old_field, new_field, strict)
         self._touched[new_field.model._meta.label_lower] = new_field.model
+        if new_field.name == "tenant":
+            self._given_tenant[new_field.model._meta.label_lower] = new_field.model
 
     def remove_field(self, model, field):
         if field.name == "tenant":
@@ -202,7 +218,35 @@ class TenantKeysSchemaEditor(DatabaseSchemaEditor):
             models = [m for m in self._touched.values() if m._meta.app_label != "migrations"]
             if models:
                 self.key_by_tenant(models[-1]._meta.apps, models)
+                self._constrain_through_tenant(models[-1]._meta.apps, list(self._given_tenant.values()))
+        self._touched, self._given_tenant = {}, {}
         return super().__exit__(exc_type, exc_value, traceback)
+
+    def _constrain_through_tenant(self, apps, models) -> None:
+        """Each of `models`, whose table got its `tenant` in this migration, gets the constraints
+        that its foreign keys into tenant-keyed tables could not have without it (they were
+        written with none, below), through the tenant."""
+        queued = {str(s.parts["name"]) for s in self.deferred_sql if isinstance(s, TenantForeignKey)}
+        existing = set(self.connection.introspection.table_names())
+        for model in models:
+            try:
+                model = apps.get_model(model._meta.label)
+            except LookupError:
+                continue
+            table = model._meta.db_table
+            if table not in existing or TENANT_COLUMN not in self.table_columns(table):
+                continue
+            for field in model._meta.local_fields:
+                if not (field.concrete and field.remote_field and field.db_constraint):
+                    continue
+                to_table, to_column = field.target_field.model._meta.db_table, field.target_field.column
+                if to_table not in existing or self.primary_key_columns(to_table) != [TENANT_COLUMN, to_column]:
+                    continue
+                statement = self._create_fk_sql(model, field, FK_SUFFIX)
+                if str(statement.parts["name"]) in queued:
+                    continue
+                if not self._constraint_names(model, [field.column], foreign_key=True):
+                    self.execute(statement)
 
     def key_by_tenant(self, apps, models) -> list[str]:
         """Swap the primary key of each tenant-keyed model of `models` whose key lacks
@@ -253,6 +297,12 @@ class TenantKeysSchemaEditor(DatabaseSchemaEditor):
         for model, field in fields:
             for name in self._constraint_names(model, [field.column], foreign_key=True):
                 self.execute(self._delete_fk_sql(model, name))
+        # Foreign keys of tables that `apps` does not know (migrating back, the registry holds the
+        # apps migrated before this one; later apps' tables may still be there): from the catalog.
+        known = {m._meta.db_table for m in apps.get_models(include_auto_created=True)}
+        strays = self._foreign_keys_into(tables, known)
+        for name, table, _column, _to_table, _to_column in strays:
+            self.execute(self.sql_delete_fk % {"table": self.quote_name(table), "name": self.quote_name(name)})
         for model in models:
             table = self.quote_name(model._meta.db_table)
             for name in super()._constraint_names(model, primary_key=True):
@@ -273,7 +323,56 @@ class TenantKeysSchemaEditor(DatabaseSchemaEditor):
             statement = self._create_fk_sql(model, field, FK_SUFFIX)
             if str(statement.parts["name"]) not in queued:
                 self.execute(statement)
+        for name, table, column, to_table, to_column in strays:
+            columns, to_columns = [column], [to_column]
+            if by_tenant:
+                if TENANT_COLUMN not in self.table_columns(table):
+                    continue  # no constraint: see "Tables without a tenant" in the module docstring
+                columns, to_columns = [TENANT_COLUMN, column], [TENANT_COLUMN, to_column]
+            self.execute(
+                self.sql_create_fk
+                % {
+                    "table": self.quote_name(table),
+                    "name": self.quote_name(name),
+                    "column": ", ".join(map(self.quote_name, columns)),
+                    "to_table": self.quote_name(to_table),
+                    "to_column": ", ".join(map(self.quote_name, to_columns)),
+                    "deferrable": self.connection.ops.deferrable_sql(),
+                }
+            )
         return sorted(tables)
+
+    def _foreign_keys_into(self, tables: list[str], known: set[str]) -> list[tuple[str, str, str, str, str]]:
+        """(name, table, column, target table, target column) of each foreign key into `tables`
+        from a table not in `known`, the pair of `tenant_id` columns left out."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT con.conname, c.relname, r.relname,
+                       array(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
+                               JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i),
+                       array(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
+                               JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i)
+                  FROM pg_constraint con
+                  JOIN pg_class c ON c.oid = con.conrelid
+                  JOIN pg_class r ON r.oid = con.confrelid
+                 WHERE con.contype = 'f' AND pg_catalog.pg_table_is_visible(c.oid)
+                   AND con.confrelid IN (SELECT to_regclass(quote_ident(t)) FROM unnest(%s::text[]) t)
+                """,
+                [tables],
+            )
+            rows = cursor.fetchall()
+        found = []
+        for name, table, to_table, columns, to_columns in rows:
+            if table in known:
+                continue
+            pairs = [p for p in zip(columns, to_columns, strict=True) if p != (TENANT_COLUMN, TENANT_COLUMN)]
+            if len(pairs) != 1:
+                raise NotSupportedError(
+                    f"{table}.{name} → {to_table} ({', '.join(to_columns)}): not a foreign key to rekey"
+                )
+            found.append((name, table, pairs[0][0], to_table, pairs[0][1]))
+        return found
 
 
 def convert_to_tenant_keys(schema_editor, apps) -> list[str]:
