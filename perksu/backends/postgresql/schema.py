@@ -199,6 +199,8 @@ class TenantKeysSchemaEditor(DatabaseSchemaEditor):
             self._given_tenant[field.model._meta.label_lower] = field.model
 
     def alter_field(self, model, old_field, new_field, strict=False):
+        if new_field.name == "tenant":
+            self._check_tenant_foreign_keys_now(model)
         if new_field.name == "tenant" and new_field.null and not old_field.null:
             # A key column cannot become nullable: back to the one-column key first.
             self.key_by_id(model._meta.apps, [model])
@@ -206,6 +208,21 @@ class TenantKeysSchemaEditor(DatabaseSchemaEditor):
         self._touched[new_field.model._meta.label_lower] = new_field.model
         if new_field.name == "tenant":
             self._given_tenant[new_field.model._meta.label_lower] = new_field.model
+
+    def _check_tenant_foreign_keys_now(self, model) -> None:
+        """Run now the checks that rows written earlier in the migration left pending on the table's
+        foreign keys through the tenant: writing `tenant_id` (a migration filling it in) queues one
+        per foreign key holding it, and PostgreSQL alters no table with checks pending. (Django does
+        this for the one foreign key it drops; through the tenant, writing one column queues them all.)"""
+        with self.connection.cursor() as cursor:
+            constraints = self.connection.introspection.get_constraints(cursor, model._meta.db_table)
+        names = sorted(
+            name
+            for name, c in constraints.items()
+            if c["foreign_key"] and TENANT_COLUMN in c["columns"] and len(c["columns"]) > 1
+        )
+        if names:
+            self.execute(f"SET CONSTRAINTS {', '.join(map(self.quote_name, names))} IMMEDIATE")
 
     def remove_field(self, model, field):
         if field.name == "tenant":
