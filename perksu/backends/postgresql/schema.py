@@ -35,10 +35,15 @@ statement is queued:
 - the tables a migration makes or gives a tenant are keyed at its end (`key_by_tenant`), before
   its queued foreign keys are written;
 - a foreign key is written as `TenantForeignKey`, which reads the catalog when it runs: through
-  the tenant if its target's key holds `tenant_id` by then, Django's single column otherwise.
+  the tenant if its target's key holds `tenant_id` by then, Django's single column otherwise;
+- a table re- or unkeyed has the foreign keys into it written again, those of the registry's
+  models and, migrating back (the registry then holds only the apps migrated before), those of
+  tables it does not know, from the catalog;
+- before a table's `tenant` is altered, the checks its rows left pending on the foreign keys
+  through the tenant are run (PostgreSQL alters no table with checks pending).
 
 `convert_to_tenant_keys` brings a database made before this editor to the same keys (perksu
-migration 0001). SQLite keeps Django's single-column keys: it is the development default, and the
+migrations 0001 and 0002). SQLite keeps Django's single-column keys: it is the development default, and the
 same models run on both.
 
 Django keeps its bookkeeping by column: when a migration alters or removes a foreign key it looks
@@ -92,7 +97,6 @@ class TenantForeignKey(Statement):
 
     def __init__(self, editor, model, field, suffix):
         self.editor = editor
-        self.label = f"{model._meta.label}.{field.name}"
         super().__init__(
             editor.sql_create_fk,
             table=Table(model._meta.db_table, editor.quote_name),
@@ -241,8 +245,8 @@ class TenantKeysSchemaEditor(DatabaseSchemaEditor):
 
     def _constrain_through_tenant(self, apps, models) -> None:
         """Each of `models`, whose table got its `tenant` in this migration, gets the constraints
-        that its foreign keys into tenant-keyed tables could not have without it (they were
-        written with none, below), through the tenant."""
+        that its foreign keys into tenant-keyed tables could not have without it (`TenantForeignKey`
+        wrote them with none), through the tenant."""
         queued = {str(s.parts["name"]) for s in self.deferred_sql if isinstance(s, TenantForeignKey)}
         existing = set(self.connection.introspection.table_names())
         for model in models:
