@@ -31,7 +31,7 @@ class AwardRule(models.Model):
     )
     days_after_hire = models.IntegerField(default=0, help_text="New hire: the award is paid this many days after.")
     message_template = models.CharField(max_length=500)
-    updated_by = models.ForeignKey(
+    updated_by = TenantForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     updated_at = models.DateTimeField(default=timezone.now)
@@ -63,7 +63,7 @@ class AutomatedAward(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
     rule = TenantForeignKey(AwardRule, on_delete=models.PROTECT, related_name="awards", db_index=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
+    user = TenantForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
     occasion_date = models.DateField(help_text="The day celebrated, in the tenant's time zone.")
     points = models.BigIntegerField()
     recognition_group_id = models.UUIDField()

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from tenants.fields import TenantForeignKey, TenantOneToOneField
+
 
 class ApiToken(models.Model):
     """A bearer token for the API, issued by `POST /api/v1/auth/token/`. `tenant` is the user's:
@@ -23,7 +25,7 @@ class ApiToken(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    user = TenantForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=12)
     key_hash = models.CharField(max_length=64)  # unique through TokenKey, which also finds the token by it
@@ -100,7 +102,7 @@ class ScimExternalId(models.Model):
     a tenant, so `filter=externalId eq "…"` finds at most one member. No row: no externalId.
     """
 
-    user = models.OneToOneField(
+    user = TenantOneToOneField(
         settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="scim_external_id"
     )
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False)

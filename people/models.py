@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from tenants.fields import TenantForeignKey
+from tenants.fields import TenantForeignKey, TenantOneToOneField
 from tenants.models import Tenant
 
 
@@ -53,13 +53,13 @@ class Profile(models.Model):
     the forfeit of a leaver's wallet counts its days from it.
     """
 
-    user = models.OneToOneField(
+    user = TenantOneToOneField(
         settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="profile"
     )
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
     title = models.CharField(max_length=120, blank=True)
     team = TenantForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
-    manager = models.ForeignKey(
+    manager = TenantForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
@@ -123,13 +123,13 @@ class ForfeitLog(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    user = TenantForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     # One per ledger entry: the unique (tenant, ledger_entry) below (SPEC §14).
     ledger_entry = TenantForeignKey("wallets.WalletLedger", on_delete=models.PROTECT, related_name="+")
     amount = models.BigIntegerField()
     pool_balance_after = models.BigIntegerField()
     deactivated_at = models.DateTimeField(help_text="The deactivation this forfeit follows.")
-    actor = models.ForeignKey(
+    actor = TenantForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)

@@ -93,7 +93,7 @@ class LeadBudget(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="lead_budgets")
     # One per lead: the unique (tenant, lead) below (SPEC §14), which also serves the tenant's lookups.
-    lead = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    lead = TenantForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     balance = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -119,13 +119,13 @@ class DelegationLog(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="delegation_logs")
-    lead = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="delegations")
+    lead = TenantForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="delegations")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     amount = models.BigIntegerField()
     pool_balance_after = models.BigIntegerField()
     lead_balance_after = models.BigIntegerField()
     note = models.CharField(max_length=500, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    actor = TenantForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -194,6 +194,8 @@ class IdempotencyRecord(KeyedOutcome):
 
     # No index of its own: the unique (tenant, user, scope, key) below starts with it.
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The member, in this tenant: joins to users match the tenant too (staff's records have none).
+    user = TenantForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         db_table = "idempotency_records"

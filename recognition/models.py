@@ -29,7 +29,7 @@ class Recognition(models.Model):
     # Looked up through the composite indexes (tenant, …) and (giver, funding_source) below.
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="recognitions", db_index=False)
     # Empty only for an automated award (birthday, anniversary, new hire): the company gives it.
-    giver = models.ForeignKey(
+    giver = TenantForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
@@ -37,7 +37,7 @@ class Recognition(models.Model):
         related_name="recognitions_given",
         db_index=False,
     )
-    receiver = models.ForeignKey(
+    receiver = TenantForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="recognitions_received"
     )
     points = models.BigIntegerField(default=0)
@@ -113,7 +113,7 @@ class AllowanceUsage(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="allowance_usages")
+    user = TenantForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="allowance_usages")
     period_start = models.DateField()
     period_end = models.DateField(help_text="The first day after the period.")
     limit = models.BigIntegerField()
@@ -145,12 +145,12 @@ class AllowanceBoost(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="allowance_boosts")
+    user = TenantForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="allowance_boosts")
     period_start = models.DateField()
     amount = models.BigIntegerField()
     limit_after = models.BigIntegerField()
     reason = models.CharField(max_length=500)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor = TenantForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -218,7 +218,7 @@ class Reaction(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
     group_id = models.UUIDField()
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = TenantForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     emoji = models.CharField(max_length=8, choices=Emoji.choices)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -239,10 +239,10 @@ class Comment(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
     group_id = models.UUIDField()
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author = TenantForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     text = models.TextField(max_length=1000)
     is_hidden = models.BooleanField(default=False)
-    hidden_by = models.ForeignKey(
+    hidden_by = TenantForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)

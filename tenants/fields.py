@@ -1,4 +1,5 @@
-"""`TenantForeignKey`: a foreign key between two rows of one tenant whose joins match the tenant too.
+"""`TenantForeignKey` (and `TenantOneToOneField`): a foreign key between two rows of one tenant whose
+joins match the tenant too.
 
 On PostgreSQL the database key behind such a field is `(tenant_id, x_id) → t (tenant_id, id)`
 (perksu/backends/postgresql/schema.py). Django joins a foreign key on its one column,
@@ -18,7 +19,9 @@ from django.db import models
 from django.db.models.lookups import Exact
 
 
-class TenantForeignKey(models.ForeignKey):
+class TenantJoin:
+    """The tenant in the joins of a relation between two of a tenant's rows (the class docstring)."""
+
     def get_extra_restriction(self, alias, related_alias):
         # `alias` names the target's table in the join, `related_alias` this model's.
         if alias is None or related_alias is None:
@@ -28,6 +31,16 @@ class TenantForeignKey(models.ForeignKey):
         source = self.model._meta.get_field("tenant")
         return Exact(target.get_col(alias), source.get_col(related_alias))
 
+
+class TenantForeignKey(TenantJoin, models.ForeignKey):
     def deconstruct(self):
         name, _path, args, kwargs = super().deconstruct()
         return name, "django.db.models.ForeignKey", args, kwargs
+
+
+class TenantOneToOneField(TenantJoin, models.OneToOneField):
+    """A one-to-one (a member's profile, keyed by the member) whose joins match the tenant too."""
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.OneToOneField", args, kwargs

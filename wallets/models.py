@@ -27,7 +27,7 @@ class Wallet(models.Model):
     # One per member, by the (tenant, user) unique below. A ForeignKey rather than a
     # OneToOneField, whose unique on user alone Citus refuses (SPEC §14): `user.wallets.get()`;
     # `wallet__…` still reads from the user's side in queries.
-    user = models.ForeignKey(
+    user = TenantForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallets", related_query_name="wallet"
     )
     balance = models.BigIntegerField(default=0, editable=False)
@@ -74,7 +74,7 @@ class WalletLedger(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices)
     amount = models.BigIntegerField()
     balance_after = models.BigIntegerField()
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    actor = TenantForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     recognition = TenantForeignKey(
         "recognition.Recognition", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
     )
@@ -148,7 +148,7 @@ class Redemption(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="redemptions")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="redemptions")
+    user = TenantForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="redemptions")
     reward = TenantForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
     points_spent = models.BigIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ISSUED)
@@ -157,7 +157,7 @@ class Redemption(models.Model):
     voucher_code = models.CharField(max_length=32)
     created_at = models.DateTimeField(default=timezone.now)
     refunded_at = models.DateTimeField(null=True, blank=True)
-    refunded_by = models.ForeignKey(
+    refunded_by = TenantForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 

@@ -37,7 +37,7 @@ class WebhookEndpoint(models.Model):
     consecutive_failures = models.IntegerField(default=0)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=300, blank=True)
-    created_by = models.ForeignKey(
+    created_by = TenantForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -7,8 +7,12 @@ import pytest
 from django.apps import apps
 
 from perksu.backends.postgresql.schema import is_tenant_keyed, tenant_field
+from points.models import AllocationLog
+from points.services import tenant_allocate
+from recognition.models import Recognition
 from recognition.services import recognition_create
-from tenants.fields import TenantForeignKey
+from tenants.fields import TenantJoin
+from tenants.models import PLATFORM_TENANT_ID, User
 from wallets.models import Wallet, WalletLedger
 
 pytestmark = pytest.mark.django_db
@@ -34,9 +38,26 @@ def test_every_foreign_key_between_two_tenant_keyed_tables_joins_on_the_tenant()
         and field.db_constraint
         and tenant_field(model) is not None
         and is_tenant_keyed(field.related_model)
-        and not isinstance(field, TenantForeignKey)
+        and not isinstance(field, TenantJoin)
     )
     assert plain == [], f"declare these with tenants.fields.TenantForeignKey: {plain}"
+
+
+def test_joins_to_members_match_the_tenant_and_a_platform_admins_column_does_not(
+    funded_tenant, manager, employee, platform_admin
+):
+    recognition_create(giver=manager, recipient_ids=[employee.pk], points=10, message="Thanks")
+    received = Recognition.objects.select_related("receiver").filter(tenant=funded_tenant)
+    assert _joins_on_tenant(received, "users", "recognitions")
+    assert [r.receiver for r in received] == [employee]
+    given = User.objects.filter(recognitions_received__points=10)
+    assert _joins_on_tenant(given, "users", "recognitions")
+    assert list(given) == [employee]
+    # An allocation's actor is a platform admin, in the platform's tenant: that join keeps to the id.
+    tenant_allocate(actor=platform_admin, tenant_id=funded_tenant.pk, amount=5, reference_note="Top-up")
+    logs = AllocationLog.objects.select_related("actor").filter(tenant=funded_tenant, amount=5)
+    assert not _joins_on_tenant(logs, "users", "allocation_logs")
+    assert [(log.actor, log.actor.tenant_id) for log in logs] == [(platform_admin, PLATFORM_TENANT_ID)]
 
 
 def test_joins_both_ways_match_the_tenant_and_find_the_same_rows(funded_tenant, manager, employee, other_employee):
