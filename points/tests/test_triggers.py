@@ -61,3 +61,20 @@ def test_balances_and_idempotency_records_stay_writable(history, employee):
         cursor.execute("UPDATE wallets SET balance = balance WHERE user_id = %s", [employee.pk])
         assert cursor.rowcount == 1
     assert purge_expired() == 0
+
+
+@pytest.mark.django_db
+def test_every_append_only_trigger_names_its_own_table():
+    """The message names the table even where the trigger fires on a shard of it (Citus names a
+    shard `wallet_ledger_102072`): each trigger passes its table's name to the function."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.relname, encode(t.tgargs, 'escape')
+              FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+             WHERE t.tgname LIKE '%%append_only' AND NOT t.tgisinternal
+            """
+        )
+        triggers = dict(cursor.fetchall())
+    assert set(TABLES) <= set(triggers)
+    assert {table: args.removesuffix("\\000") for table, args in triggers.items()} == {t: t for t in triggers}
