@@ -133,10 +133,12 @@ class TenantKeysSchemaEditor(DatabaseSchemaEditor):
 
     # --- the catalog, as the statements run ---------------------------------------------------
 
-    def primary_key_columns(self, table: str) -> list[str]:
+    def table_constraints(self, table: str) -> dict:
         with self.connection.cursor() as cursor:
-            constraints = self.connection.introspection.get_constraints(cursor, table)
-        return next((c["columns"] for c in constraints.values() if c["primary_key"]), [])
+            return self.connection.introspection.get_constraints(cursor, table)
+
+    def primary_key_columns(self, table: str) -> list[str]:
+        return next((c["columns"] for c in self.table_constraints(table).values() if c["primary_key"]), [])
 
     def table_columns(self, table: str) -> set[str]:
         with self.connection.cursor() as cursor:
@@ -218,11 +220,9 @@ class TenantKeysSchemaEditor(DatabaseSchemaEditor):
         foreign keys through the tenant: writing `tenant_id` (a migration filling it in) queues one
         per foreign key holding it, and PostgreSQL alters no table with checks pending. (Django does
         this for the one foreign key it drops; through the tenant, writing one column queues them all.)"""
-        with self.connection.cursor() as cursor:
-            constraints = self.connection.introspection.get_constraints(cursor, model._meta.db_table)
         names = sorted(
             name
-            for name, c in constraints.items()
+            for name, c in self.table_constraints(model._meta.db_table).items()
             if c["foreign_key"] and TENANT_COLUMN in c["columns"] and len(c["columns"]) > 1
         )
         if names:
@@ -281,11 +281,12 @@ class TenantKeysSchemaEditor(DatabaseSchemaEditor):
                 latest.append(apps.get_model(model._meta.label))
             except LookupError:  # not one of the registry's apps (Django's migration recorder)
                 continue
+        existing = set(self.connection.introspection.table_names())
         to_key = [
             m
             for m in latest
             if is_tenant_keyed(m)
-            and m._meta.db_table in self.connection.introspection.table_names()
+            and m._meta.db_table in existing
             and self.primary_key_columns(m._meta.db_table) != [TENANT_COLUMN, m._meta.pk.column]
         ]
         return self._rekey(apps, to_key, by_tenant=True)
