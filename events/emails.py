@@ -88,7 +88,7 @@ def send_email(
     if delivery.status != EmailDelivery.Status.PENDING:
         return delivery
     if not user.is_active or is_opted_out(user, category):
-        EmailDelivery.objects.filter(pk=delivery.pk).update(status=EmailDelivery.Status.SKIPPED)
+        this_delivery(delivery).update(status=EmailDelivery.Status.SKIPPED)
         delivery.status = EmailDelivery.Status.SKIPPED
         return delivery
 
@@ -119,6 +119,11 @@ def send_email(
     )
     message.attach_alternative(html, "text/html")
     message.send()
-    EmailDelivery.objects.filter(pk=delivery.pk).update(status=EmailDelivery.Status.SENT, sent_at=timezone.now())
+    this_delivery(delivery).update(status=EmailDelivery.Status.SENT, sent_at=timezone.now())
     delivery.status = EmailDelivery.Status.SENT
     return delivery
+
+
+def this_delivery(delivery: EmailDelivery):
+    """The delivery's row by tenant and id: one shard on Citus."""
+    return EmailDelivery.objects.filter(tenant_id=delivery.tenant_id, pk=delivery.pk)

@@ -46,6 +46,7 @@ from people import services as people
 from people.models import Profile, Team
 from perksu.errors import DomainError
 from tenants.models import Role, Tenant, User
+from tenants.services import user_update_identity
 
 from .models import ScimExternalId
 from .services import scim_token_authenticate
@@ -518,13 +519,18 @@ class UserDraft:
         fields = {}
         email = changes.get("email")
         if email and email != user.email:
-            if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+            if User.objects.email_taken(email, exclude=user):
                 raise ScimError(409, f"A user with userName {email} already exists.", "uniqueness")
             fields["email"] = email
         if changes.get("full_name") and changes["full_name"] != user.full_name:
             fields["full_name"] = changes["full_name"][:200]
         if fields:
-            User.objects.filter(pk=user.pk).update(**fields)
+            try:
+                user_update_identity(user=user, **fields)
+            except DomainError as exc:  # the same e-mail given to another user at the same moment
+                if exc.code != "duplicate_email":
+                    raise ScimError(400, exc.message, "invalidValue") from exc
+                raise ScimError(409, f"A user with userName {email} already exists.", "uniqueness") from exc
         if "external_id" in changes:
             _store_external_id(self.tenant, user, changes["external_id"])
         profile_changes = {k: changes[k] for k in ("title", "team", "manager") if k in changes}
@@ -630,7 +636,7 @@ def users(request: HttpRequest, tenant: Tenant, body: Any) -> HttpResponse:
         draft = UserDraft(tenant)
         draft.from_resource(body, replacing=False)
         email = draft.changes["email"]
-        if User.objects.filter(email__iexact=email).exists():
+        if User.objects.email_taken(email):
             raise ScimError(409, f"A user with userName {email} already exists.", "uniqueness")
         with transaction.atomic():
             user = people.member_invite(

@@ -127,7 +127,7 @@ def api_token_authenticate(secret: str) -> ApiToken | None:
         return None
     now = timezone.now()
     if token.last_used_at is None or token.last_used_at <= now - LAST_USED_GRANULARITY:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        ApiToken.objects.filter(tenant_id=token.tenant_id, pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
 
@@ -202,7 +202,7 @@ def scim_token_authenticate(secret: str) -> ScimToken | None:
         return None
     now = timezone.now()
     if token.last_used_at is None or token.last_used_at <= now - LAST_USED_GRANULARITY:
-        ScimToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        ScimToken.objects.filter(tenant_id=token.tenant_id, pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
 

@@ -28,7 +28,7 @@ def sso_config_for_email(email: str) -> SsoConfig | None:
     email = (email or "").strip().lower()
     if "@" not in email:
         return None
-    user = User.objects.filter(email__iexact=email).only("tenant_id").first()
+    user = User.objects.for_email(email)
     if user is not None:
         return sso_config_for_tenant(user.tenant_id)
     domain = email.rsplit("@", 1)[1]

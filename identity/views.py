@@ -51,7 +51,7 @@ def _member_for(identity: oidc.Identity) -> User:
     domain = identity.email.rsplit("@", 1)[-1]
     if domain not in config.domains:
         raise SsoError(f"{identity.email} is not an address of your company's allowed domains: sign-in refused.")
-    user = User.objects.filter(email__iexact=identity.email).first()
+    user = User.objects.for_email(identity.email)
     if user is None:
         if not config.jit_enabled:
             raise SsoError(f"There is no Perksu account for {identity.email}. Ask a manager to add you.")

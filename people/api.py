@@ -270,7 +270,7 @@ class MemberViewSet(tenant_api.UserViewSet):
                 name = data["full_name"].strip()
                 if not name:
                     raise serializers.ValidationError({"full_name": ["A name cannot be empty."]})
-                User.objects.filter(pk=user.pk).update(full_name=name)
+                User.objects.filter(tenant_id=user.tenant_id, pk=user.pk).update(full_name=name)
             changes = profile_changes(user, data)
             if changes:
                 services.profile_update(user=user, actor=request.user, **changes)

@@ -35,7 +35,7 @@ from events import event_types, payloads
 from events.services import record_events
 from perksu.db import copy_insert, copy_rows
 from points.models import LeadBudget
-from tenants.models import TENANT_ROLES, Role, Tenant, User
+from tenants.models import TENANT_ROLES, Role, Tenant, User, UserEmail
 from wallets.models import Wallet
 
 from .models import Profile, Team
@@ -244,7 +244,8 @@ def _plan(
     # One query on PostgreSQL; SQLite caps the variables of a statement.
     step = len(new_emails) or 1 if connection.vendor == "postgresql" else 30_000
     for start in range(0, len(new_emails), step):
-        taken.update(User.objects.filter(email__in=new_emails[start : start + step]).values_list("email", flat=True))
+        chunk = new_emails[start : start + step]
+        taken.update(UserEmail.objects.filter(email__in=chunk).values_list("email", flat=True))
 
     # Each row against the member it names (or a new one).
     planned: dict[str, tuple[User, Profile, _Row]] = {}
@@ -473,6 +474,8 @@ def _apply(plan: _Plan, actor: User | None) -> None:
         for user in plan.new_users:
             user.password = unusable
         # One COPY per table on PostgreSQL (perksu.db.copy_insert): the rows are streamed, not built as SQL.
+        # Each e-mail's row in user_emails first: an e-mail claimed meanwhile fails here, before the users.
+        copy_insert(UserEmail, [UserEmail(email=u.email, tenant_id=tenant.pk, user_id=u.pk) for u in plan.new_users])
         copy_insert(User, plan.new_users)
         wallet_columns = ["id", "tenant_id", "user_id", "balance", "lifetime_earned", "lifetime_spent"]
         wallet_columns += ["last_entry_no", "created_at"]

@@ -256,7 +256,7 @@ def person_edit(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
                     user_change_role(user=member, role=form.cleaned_data["role"], actor=request.user)
                 name = form.cleaned_data["full_name"].strip()
                 if name != member.full_name:
-                    User.objects.filter(pk=member.pk).update(full_name=name)
+                    User.objects.filter(tenant_id=member.tenant_id, pk=member.pk).update(full_name=name)
                 services.profile_update(user=member, actor=request.user, **_profile_kwargs(form, member.tenant_id))
         except DomainError as exc:
             _form_error(form, exc)

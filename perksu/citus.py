@@ -33,6 +33,7 @@ REFERENCE_TABLES = (
     "tenant_slugs",
     "voucher_codes",
     "token_keys",
+    "user_emails",
 )
 # Functions run whole on the worker of the tenant named by one argument (function name →
 # argument), when the database has them: Citus sends a call in autocommit to that worker in one

@@ -62,11 +62,15 @@ def copy_insert(model, objs: list) -> int:
     For tens of thousands of rows (a CSV import) this is several times faster than `bulk_create`:
     no SQL text to build, no per-value `get_db_prep_save`; psycopg streams each row through its C
     adapters and PostgreSQL parses it as COPY does. The statement is logged like any other (its
-    logged time is the time to open it; the rows stream until the block ends)."""
+    logged time is the time to open it; the rows stream until the block ends).
+
+    Like COPY, it runs no model or manager code on either database: rows a manager would add
+    (a user's `user_emails` row) are the caller's to insert."""
     if not objs:
         return 0
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=500)
+        # The base manager, like COPY, runs no model or manager code (tenants.UserQuerySet.bulk_create).
+        model._base_manager.bulk_create(objs, batch_size=500)
         return len(objs)
     fields = list(model._meta.concrete_fields)
     for field in fields:

@@ -17,7 +17,7 @@ from django.db.models import OuterRef, Subquery
 from people.models import ForfeitLog
 from perksu.replica import read_alias, replica_reads
 from recognition.models import AllowanceUsage, Recognition
-from tenants.models import Tenant, TenantSlug
+from tenants.models import Tenant, TenantSlug, User, UserEmail
 from wallets.models import Redemption, VoucherCode, Wallet, WalletLedger
 
 from .models import AllocationLog, DelegationLog, LeadBudget
@@ -32,6 +32,8 @@ T_REDEEM = Redemption._meta.db_table
 T_FORFEIT = ForfeitLog._meta.db_table
 T_USAGE = AllowanceUsage._meta.db_table
 T_VOUCHER = VoucherCode._meta.db_table
+T_USER = User._meta.db_table
+T_EMAIL = UserEmail._meta.db_table
 
 
 @dataclass
@@ -142,6 +144,16 @@ def _reconcile(connection, tenant_slug: str | None) -> list[TenantReport]:
         "issued_redemptions",
         "voucher_drifts",
     )
+    # Every member's login e-mail held for them in user_emails (the e-mail lower-cased, their tenant),
+    # and no row there for anyone else: with user_id unique, as many rows as members, all matching.
+    email_drift = "e.user_id IS NULL OR e.email <> LOWER(u.email) OR e.tenant_id <> u.tenant_id"
+    collect(
+        f"SELECT u.tenant_id, COUNT(*), {count(email_drift)} "
+        f"FROM {T_USER} u LEFT JOIN {T_EMAIL} e ON e.user_id = u.id WHERE {scope('u.')} GROUP BY u.tenant_id",
+        "members",
+        "email_drifts",
+    )
+    collect(f"SELECT tenant_id, COUNT(*) FROM {T_EMAIL} WHERE {scope()} GROUP BY tenant_id", "email_rows")
     # 1, 2 and half of 6, in one pass over the ledger: each wallet against its ledger (sums,
     # entry count, the newest entry, lifetime figures), negative wallets, recognition credits.
     wallet_drift = (
@@ -301,6 +313,10 @@ def _judge(report: TenantReport, s: dict[str, int]) -> None:
             f"{s['allowance_drifts']} allowance usage row(s) disagree with the allowance gifts of their period "
             f"or exceed their limit"
         )
+    if s["email_drifts"]:
+        drifts.append(f"{s['email_drifts']} member(s) whose login e-mail is not held for them in user_emails")
+    elif s["email_rows"] != s["members"]:
+        drifts.append(f"{s['email_rows']} row(s) in user_emails for {s['members']} members")
     if s["voucher_drifts"]:
         drifts.append(f"{s['voucher_drifts']} redemption(s) whose voucher code is not held for them in voucher_codes")
     # 6

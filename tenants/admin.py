@@ -33,6 +33,7 @@ from .services import (
     user_change_role,
     user_create,
     user_set_active,
+    user_update_identity,
 )
 
 
@@ -288,9 +289,9 @@ class UserAdmin(ServiceErrorsMixin, PlatformAdminMixin, DjangoUserAdmin):
             obj._state.adding, obj._state.db = False, created._state.db
             return
         current = User.objects.get(pk=obj.pk)
-        plain = [name for name in ("email", "full_name") if name in form.changed_data]
+        plain = {name: data[name] for name in ("email", "full_name") if name in form.changed_data}
         if plain:
-            User.objects.filter(pk=obj.pk).update(**{name: data[name] for name in plain})
+            user_update_identity(user=current, **plain)
         if "role" in form.changed_data:
             user_change_role(user=current, role=data["role"], actor=request.user)
         if "is_active" in form.changed_data:

@@ -98,7 +98,7 @@ class UserAddForm(forms.ModelForm):
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
+        if User.objects.email_taken(email):
             raise forms.ValidationError(f"A user with email {email} already exists.")
         return email
 
@@ -130,7 +130,7 @@ class UserChangeForm(forms.ModelForm):
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+        if User.objects.email_taken(email, exclude=self.instance):
             raise forms.ValidationError(f"A user with email {email} already exists.")
         return email
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -193,8 +193,95 @@ class Role(models.TextChoices):
 TENANT_ROLES = (Role.TENANT_MANAGER, Role.TENANT_LEAD, Role.EMPLOYEE)
 
 
-class UserManager(BaseUserManager["User"]):
+class UserEmail(models.Model):
+    """Who holds each login e-mail: the one place an e-mail is unique across tenants.
+
+    The e-mail is the login, so it must be unique across every tenant; but `users` is distributed
+    by tenant on Citus (docs/SCALING.md), where a unique index must include the tenant. So, as with
+    `TenantSlug`, the global rule lives in this small table, kept as a reference table (a copy on
+    every node, read locally), and `tenant_id` and `user_id` are plain columns, not foreign keys.
+
+    Every write of a user's e-mail writes this row in the same transaction, before the user's row
+    (so a second claim of the same e-mail waits on the key, then fails, before writing anything):
+    `User.save()` for a new user or a changed e-mail, the user manager's `bulk_create`, and the
+    people import's COPY (`people.imports`). `User.objects.update(email=…)` is refused. Deleting a
+    user deletes its row (`UserQuerySet.delete`, `User.delete`). The key is the e-mail lower-cased,
+    so two spellings of one address cannot both sign in. Reconcile checks both directions.
+    """
+
+    email = models.CharField(max_length=254, primary_key=True)
+    tenant_id = models.UUIDField()
+    user_id = models.UUIDField(unique=True)
+
+    class Meta:
+        db_table = "user_emails"
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.user_id}"
+
+
+def email_key(email: str) -> str:
+    """The `user_emails` key of an address: trimmed and lower-cased."""
+    return (email or "").strip().lower()
+
+
+class UserQuerySet(models.QuerySet["User"]):
+    def update(self, **kwargs):
+        if "email" in kwargs:
+            raise TypeError(
+                "A user's e-mail changes through User.save() or tenants.services.user_update_identity, "
+                "which move its row in user_emails."
+            )
+        return super().update(**kwargs)
+
+    update.alters_data = True
+
+    def bulk_create(self, objs, *args, **kwargs):
+        """The users' `user_emails` rows first, then the users, in one transaction."""
+        if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
+            raise TypeError("Users are created once: bulk_create takes no conflict handling.")
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            UserEmail.objects.using(self.db).bulk_create(
+                [UserEmail(email=email_key(u.email), tenant_id=u.tenant_id, user_id=u.pk) for u in objs],
+                batch_size=kwargs.get("batch_size"),
+            )
+            return super().bulk_create(objs, *args, **kwargs)
+
+    bulk_create.alters_data = True
+
+    def delete(self):
+        with transaction.atomic(using=self.db, savepoint=False):
+            ids = list(self.values_list("pk", flat=True))
+            UserEmail.objects.using(self.db).filter(user_id__in=ids).delete()
+            return super().delete()
+
+    delete.alters_data = True
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        """The login: the e-mail found in `user_emails` (one row, a local read on every Citus node),
+        then the user by `(tenant_id, id)`, routed to one shard."""
+        held = UserEmail.objects.using(self._db).filter(email=email_key(username)).first()
+        if held is None:
+            raise self.model.DoesNotExist(f"No user with e-mail {username!r}.")
+        return self.get(tenant_id=held.tenant_id, pk=held.user_id)
+
+    def for_email(self, email: str) -> User | None:
+        """The user holding this e-mail (any tenant, any spelling of its case), or None."""
+        try:
+            return self.get_by_natural_key(email)
+        except self.model.DoesNotExist:
+            return None
+
+    def email_taken(self, email: str, *, exclude: User | None = None) -> bool:
+        held = UserEmail.objects.using(self._db).filter(email=email_key(email))
+        if exclude is not None:
+            held = held.exclude(user_id=exclude.pk)
+        return held.exists()
 
     def create_user(self, email: str, password: str | None = None, **fields) -> User:
         """Low-level creation. Product code calls `tenants.services.user_create`,
@@ -220,7 +307,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     user row has a tenant to be placed by. `member_tenant_id` is the customer (None for staff)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    email = models.EmailField(unique=True)
+    # Unique across tenants through `UserEmail`; unique within the tenant here as well.
+    email = models.EmailField()
     full_name = models.CharField(max_length=200)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="members")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.EMPLOYEE)
@@ -242,6 +330,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         ordering = ["full_name", "email"]
         indexes = [models.Index(fields=["tenant", "role", "is_active"], name="users_tenant_role_idx")]
         constraints = [
+            models.UniqueConstraint(fields=["tenant", "email"], name="users_tenant_email_key"),
             # Platform staff sit in the platform's own tenant, and nobody else does.
             models.CheckConstraint(
                 condition=(Q(role="platform_admin") & Q(tenant=PLATFORM_TENANT_ID))
@@ -252,6 +341,46 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return f"{self.full_name} <{self.email}>" if self.full_name else self.email
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._email_held = user.__dict__.get("email")
+        return user
+
+    def save(self, *args, **kwargs):
+        """A new user, or a changed e-mail, writes its `user_emails` row first, in the same transaction."""
+        update_fields = kwargs.get("update_fields")
+        held = getattr(self, "_email_held", None)
+        writes_email = "email" in self.__dict__ and (update_fields is None or "email" in update_fields)
+        unchanged = not self._state.adding and held is not None and email_key(held) == email_key(self.email)
+        if not writes_email or unchanged:
+            super().save(*args, **kwargs)
+            return
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        key = email_key(self.email)
+        with transaction.atomic(using=using, savepoint=False):
+            rows = UserEmail.objects.using(using)
+            if self._state.adding or not rows.filter(user_id=self.pk).update(email=key, tenant_id=self.tenant_id):
+                rows.create(email=key, tenant_id=self.tenant_id, user_id=self.pk)
+            super().save(*args, **kwargs)
+        self._email_held = self.email
+
+    save.alters_data = True
+
+    def delete(self, *args, **kwargs):
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            UserEmail.objects.using(using).filter(user_id=self.pk).delete()
+            return super().delete(*args, **kwargs)
+
+    delete.alters_data = True
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        """`UPDATE users … WHERE tenant_id = … AND id = …`: one shard on Citus, not all of them."""
+        return super()._do_update(
+            base_qs.filter(tenant_id=self.tenant_id), using, pk_val, values, update_fields, forced_update
+        )
 
     def _get_session_auth_hash(self, secret=None):
         """Django's HMAC of the password hash, with `auth_epoch` mixed in once it has moved, so the

@@ -17,7 +17,7 @@ from events import event_types, payloads
 from events.services import record_event
 from perksu.errors import DomainError, PermissionDeniedError
 
-from .models import TENANT_ROLES, Role, SettingsChangeLog, Tenant, TenantSlug, User, platform_tenant
+from .models import TENANT_ROLES, Role, SettingsChangeLog, Tenant, TenantSlug, User, email_key, platform_tenant
 
 
 def tenant_create(
@@ -142,6 +142,42 @@ def user_create(
                 record_event(tenant_id=tenant.pk, name=event_types.USER_CREATED, payload=payloads.user(user))
     except IntegrityError as exc:
         raise DomainError(f"A user with email {email} already exists.", code="duplicate_email") from exc
+    return user
+
+
+def user_update_identity(*, user: User, email: str | None = None, full_name: str | None = None) -> User:
+    """Change a user's e-mail (their login) and/or name; None leaves one as it is.
+
+    The e-mail's row in `user_emails` moves in the same transaction as the user's row
+    (`User.save`), and the update names the tenant as well as the id. An e-mail held by anyone
+    else, in any tenant, is refused and nothing changes."""
+    fields: dict[str, str] = {}
+    if email is not None:
+        email = email_key(email)
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise DomainError("Enter a valid email address.", code="invalid_email", field="email") from exc
+        if email != user.email:
+            fields["email"] = email
+    if full_name is not None:
+        full_name = full_name.strip()
+        if not full_name or len(full_name) > 200:
+            raise DomainError("A name is 1 to 200 characters.", code="invalid", field="full_name")
+        if full_name != user.full_name:
+            fields["full_name"] = full_name
+    if not fields:
+        return user
+    before = {name: getattr(user, name) for name in fields}
+    for name, value in fields.items():
+        setattr(user, name, value)
+    try:
+        with transaction.atomic():
+            user.save(update_fields=list(fields))
+    except IntegrityError as exc:
+        for name, value in before.items():
+            setattr(user, name, value)
+        raise DomainError(f"A user with email {email} already exists.", code="duplicate_email", field="email") from exc
     return user
 
 

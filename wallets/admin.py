@@ -134,4 +134,5 @@ class RewardAdmin(PlatformAdminMixin, admin.ModelAdmin):
             return
         changed = [name for name in form.changed_data if name != "tenant"]
         if changed:
-            Reward.objects.filter(pk=obj.pk).update(**{name: form.cleaned_data[name] for name in changed})
+            values = {name: form.cleaned_data[name] for name in changed}
+            Reward.objects.filter(tenant_id=obj.tenant_id, pk=obj.pk).update(**values)

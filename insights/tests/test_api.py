@@ -178,7 +178,9 @@ def test_postgresql_writes_the_payroll_lines_python_would_write(books):
     Tenant.objects.filter(pk=books.tenant.pk).update(point_value=Decimal("0.0125"))
     User = type(books.leo)
     User.objects.filter(pk=books.asha.pk).update(full_name='Ásha "Ana", Çelik\nsecond line')
-    User.objects.filter(pk=books.rahul.pk).update(full_name="=SUM(A1:A9)", email="-rahul@triton.test")
+    from tenants.services import user_update_identity
+
+    user_update_identity(user=books.rahul, full_name="=SUM(A1:A9)", email="-rahul@triton.test")
     Profile.objects.filter(user=books.asha).update(team=None)
     Team.objects.filter(pk=books.platform.pk).update(name='@Platform, "core"')
     scope = resolve_scope(books.maya)

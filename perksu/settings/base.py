@@ -133,6 +133,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tenants.User"
 # ModelBackend plus the wrong-password lockout (perksu/throttling.py).
 AUTHENTICATION_BACKENDS = ["perksu.throttling.ThrottledModelBackend"]
+# The login e-mail is unique across tenants through `user_emails` (tenants.models.UserEmail), and
+# within a tenant by a unique constraint on `users`, not by a unique column: `users` is distributed by
+# tenant on Citus. The backend finds the user through `UserManager.get_by_natural_key`, which reads
+# `user_emails`, so the e-mail is unique where the login looks: auth.W004 says what is true here.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 
 # Throttle counters live here. LocMemCache is per process: behind several
 # workers or hosts, point CACHE_URL at a shared cache (redis://…) so the limits

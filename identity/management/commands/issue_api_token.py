@@ -21,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="manage.py issue_api_token", help="a label for the token")
 
     def handle(self, *args, email: str, name: str, **options):
-        user = User.objects.filter(email__iexact=email.strip()).first()
+        user = User.objects.for_email(email)
         if user is None:
             raise CommandError(f"No member with the e-mail {email!r}.")
         try:

@@ -70,7 +70,7 @@ class Command(BaseCommand):
         self._print_logins(tenant)
 
     def _user(self, email: str, full_name: str, role: str, *, tenant: Tenant | None) -> User:
-        return User.objects.filter(email=email).first() or user_create(
+        return User.objects.for_email(email) or user_create(
             email=email, full_name=full_name, role=role, password=PASSWORD, tenant=tenant
         )
 
