@@ -146,10 +146,11 @@ def _reconcile(connection, tenant_slug: str | None) -> list[TenantReport]:
     )
     # Every member's login e-mail held for them in user_emails (the e-mail lower-cased, their tenant),
     # and no row there for anyone else: with user_id unique, as many rows as members, all matching.
-    email_drift = "e.user_id IS NULL OR e.email <> LOWER(u.email) OR e.tenant_id <> u.tenant_id"
+    email_drift = "e.user_id IS NULL OR e.email <> LOWER(u.email)"
     collect(
         f"SELECT u.tenant_id, COUNT(*), {count(email_drift)} "
-        f"FROM {T_USER} u LEFT JOIN {T_EMAIL} e ON e.user_id = u.id WHERE {scope('u.')} GROUP BY u.tenant_id",
+        f"FROM {T_USER} u LEFT JOIN {T_EMAIL} e ON e.tenant_id = u.tenant_id AND e.user_id = u.id "
+        f"WHERE {scope('u.')} GROUP BY u.tenant_id",
         "members",
         "email_drifts",
     )
