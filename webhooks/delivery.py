@@ -212,24 +212,35 @@ def _lease() -> dt.timedelta:
 
 
 def claim(*, limit: int, now: dt.datetime) -> list[Job]:
-    """Take up to `limit` due deliveries of active endpoints for this worker (one short transaction)."""
+    """Take up to `limit` due deliveries of active endpoints for this worker (one short transaction).
+
+    Tenant by tenant, the tenant with the longest-due delivery first: its due deliveries are locked
+    and leased by their tenant (on Citus a row lock must name one tenant's shard, docs/SCALING.md)."""
     with transaction.atomic():
         due = WebhookDelivery.objects.filter(
             status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now, endpoint__is_active=True
         ).order_by("next_attempt_at")
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True, of=("self",))
-        rows = list(
-            due.values_list(
-                "id", "tenant_id", "endpoint_id", "endpoint__url", "endpoint__secret", "body",
-                "attempt_count", "redeliver_requested", "retry_until",
-            )[:limit]
-        )  # fmt: skip
+        tenants = list(dict.fromkeys(due.values_list("tenant_id", flat=True)[:limit]))
+        rows: list[tuple] = []
+        for tenant_id in tenants:
+            if len(rows) >= limit:
+                break
+            mine = due.filter(tenant_id=tenant_id)
+            if connection.features.has_select_for_update_skip_locked:
+                mine = mine.select_for_update(skip_locked=True, of=("self",))
+            taken = list(
+                mine.values_list(
+                    "id", "tenant_id", "endpoint_id", "endpoint__url", "endpoint__secret", "body",
+                    "attempt_count", "redeliver_requested", "retry_until",
+                )[: limit - len(rows)]
+            )  # fmt: skip
+            if taken:
+                WebhookDelivery.objects.filter(tenant_id=tenant_id, pk__in=[r[0] for r in taken]).update(
+                    next_attempt_at=now + _lease(), attempt_count=F("attempt_count") + 1, redeliver_requested=False
+                )
+            rows += taken
         if not rows:
             return []
-        WebhookDelivery.objects.filter(pk__in=[r[0] for r in rows]).update(
-            next_attempt_at=now + _lease(), attempt_count=F("attempt_count") + 1, redeliver_requested=False
-        )
     return [
         Job(id_, tenant_id, endpoint_id, url, secret, body, count + 1, manual, retry_until)
         for id_, tenant_id, endpoint_id, url, secret, body, count, manual, retry_until in rows

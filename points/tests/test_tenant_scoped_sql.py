@@ -11,12 +11,14 @@ held to the same rule, statement by statement, and so are reconcile's joins.
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from events.models import Event
 from people.leavers import wallet_forfeit
 from people.services import member_set_active
 from perksu import citus
@@ -208,3 +210,34 @@ def test_a_lock_by_id_alone_is_caught(scene, manager, employee, monkeypatch):
     monkeypatch.setattr(QuerySet, "filter", without_tenant)
     sqls = _captured(lambda: recognition_create(giver=manager, recipient_ids=[employee.pk], points=1, message="M"))
     assert any(offences(s) == ["wallets"] for s in sqls)
+
+
+def test_the_event_dispatcher_and_the_webhook_claim_lock_and_mark_each_tenants_rows_by_tenant(tenant, other_tenant):
+    """The two workers' claims take rows of every tenant: each lock and each write names one tenant."""
+    from django.utils import timezone
+
+    from events import event_types
+    from events.dispatch import dispatch_pending
+    from events.services import record_event
+    from webhooks import delivery, payloads
+    from webhooks.models import WebhookEndpoint
+    from webhooks.services import deliveries_for_event
+
+    now = timezone.now()
+    for owner in (tenant, other_tenant):
+        record_event(tenant_id=owner.pk, name=event_types.REDEMPTION_REFUNDED, payload={"x": 1})
+        WebhookEndpoint.objects.create(
+            tenant=owner, url="https://hooks.example.com/in", events=["*"], secret="s", created_at=now
+        )
+        message = payloads.EventMessage(
+            id=uuid.uuid4(), type="recognition.created", tenant_id=owner.pk, occurred_at=now,
+            data={"points": 1}, tenant_name=owner.name,
+        )  # fmt: skip
+        assert deliveries_for_event(message, now=now) == 1
+    sqls = _captured(lambda: dispatch_pending())
+    claimed = []
+    sqls += _captured(lambda: claimed.extend(delivery.claim(limit=10, now=now)))
+    assert [(offences(s), s[:200]) for s in sqls if offences(s)] == []
+    assert sum("FOR UPDATE" in s for s in sqls) == 4  # each tenant's events, then its deliveries
+    assert Event.objects.filter(dispatched_at__isnull=True).count() == 0
+    assert sorted(j.tenant_id for j in claimed) == sorted([tenant.pk, other_tenant.pk])
