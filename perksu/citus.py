@@ -37,8 +37,10 @@ REFERENCE_TABLES = (
 )
 # Functions run whole on the worker of the tenant named by one argument (function name →
 # argument), when the database has them: Citus sends a call in autocommit to that worker in one
-# round trip instead of planning each statement inside it on the coordinator.
-DISTRIBUTED_FUNCTIONS = {"perksu_award": "tenant"}
+# round trip instead of planning each statement inside it on the coordinator. A function named
+# with None has no tenant argument: it is created on every node, for the functions above to call
+# there (the award's refusal, `perksu_award_not_paid()`).
+DISTRIBUTED_FUNCTIONS = {"perksu_award_not_paid": None, "perksu_award": "tenant"}
 # Shards per distributed table. Citus' default is 32; a handful per worker routes the same way
 # and keeps a TRUNCATE of the whole schema (between transactional tests) affordable.
 DEFAULT_SHARD_COUNT = 4
@@ -279,15 +281,19 @@ def _distribute_functions(cursor, colocation: str) -> list[Outcome]:
         )
         for (signature,) in cursor.fetchall():
             try:
-                cursor.execute(
-                    "SELECT create_distributed_function(%s, distribution_arg_name => %s, colocate_with => %s)",
-                    [signature, argument, colocation],
-                )
+                if argument is None:
+                    cursor.execute("SELECT create_distributed_function(%s)", [signature])
+                else:
+                    cursor.execute(
+                        "SELECT create_distributed_function(%s, distribution_arg_name => %s, colocate_with => %s)",
+                        [signature, argument, colocation],
+                    )
             except Exception as exc:  # Citus' refusal is the result, recorded word for word
                 message = " / ".join(line.strip() for line in str(exc).strip().splitlines())
                 outcomes.append(Outcome(signature, "function", False, message))
             else:
-                outcomes.append(Outcome(signature, "function", True, f"by {argument}"))
+                detail = "on every node" if argument is None else f"by {argument}"
+                outcomes.append(Outcome(signature, "function", True, detail))
     return outcomes
 
 

@@ -66,3 +66,19 @@ def test_a_tenant_read_is_routed_to_one_shard(tenant):
         cursor.execute("EXPLAIN SELECT * FROM wallets WHERE tenant_id = %s", [tenant.pk])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Task Count: 1" in plan, plan
+
+
+def test_every_function_of_the_schema_is_on_every_worker():
+    """A delegated award runs on its tenant's worker: every function it may call (its refusal,
+    `perksu_award_not_paid()`, the append-only triggers' function) must be there too."""
+    query = (
+        "SELECT coalesce(string_agg(proname, ',' ORDER BY proname), '') FROM pg_proc"
+        " WHERE pronamespace = 'public'::regnamespace"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        (here,) = cursor.fetchone()
+        cursor.execute("SELECT result FROM run_command_on_workers(%s)", [query])
+        there = [row[0] for row in cursor.fetchall()]
+    assert "perksu_award_not_paid" in here.split(",")
+    assert there == [here] * len(citus.worker_urls())
