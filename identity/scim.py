@@ -552,8 +552,9 @@ def _store_external_id(tenant: Tenant, user: User, external_id: str | None) -> N
         raise ScimError(409, f"Another user has externalId {external_id}.", "uniqueness")
     try:
         with transaction.atomic():
+            # By tenant and member: the lock of update_or_create is then one shard's row on Citus.
             ScimExternalId.objects.update_or_create(
-                user=user, defaults={"tenant": tenant, "external_id": external_id, "updated_at": timezone.now()}
+                tenant=tenant, user=user, defaults={"external_id": external_id, "updated_at": timezone.now()}
             )
     except IntegrityError as exc:  # the same externalId given to another user at the same moment
         raise ScimError(409, f"Another user has externalId {external_id}.", "uniqueness") from exc
