@@ -9,11 +9,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from perksu.db import UpdateByTenant
 from tenants.fields import TenantForeignKey
 from tenants.models import Tenant
 
 
-class AwardRule(models.Model):
+class AwardRule(UpdateByTenant, models.Model):
     """One rule per kind and tenant: who is celebrated, with how many points, in which words."""
 
     class Kind(models.TextChoices):

@@ -15,11 +15,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from perksu.db import UpdateByTenant
 from tenants.fields import TenantForeignKey
 from tenants.models import Tenant
 
 
-class WebhookEndpoint(models.Model):
+class WebhookEndpoint(UpdateByTenant, models.Model):
     class Format(models.TextChoices):
         JSON = "json", "JSON (the event)"
         SLACK = "slack", "Slack incoming webhook"

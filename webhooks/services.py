@@ -165,10 +165,14 @@ def delivery_redeliver(*, actor: User, delivery_id: UUID | str, now: dt.datetime
 
     A manager redelivers their tenant's deliveries; a platform admin (the console) any tenant's.
     """
-    deliveries = WebhookDelivery.objects.select_for_update()
-    if not actor.is_platform_admin:
+    if actor.is_platform_admin:
+        # Any tenant's: the delivery's tenant is read first, so the lock names it (one shard on Citus).
+        deliveries = WebhookDelivery.objects.values_list("tenant_id", flat=True)
+        tenant_id = get_or_not_found(deliveries, "Delivery not found.", pk=delivery_id)
+    else:
         _require_manager(actor)
-        deliveries = deliveries.filter(tenant_id=actor.tenant_id)
+        tenant_id = actor.tenant_id
+    deliveries = WebhookDelivery.objects.select_for_update().filter(tenant_id=tenant_id)
     now = now or timezone.now()
     with transaction.atomic():
         delivery = get_or_not_found(

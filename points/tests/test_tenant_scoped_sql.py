@@ -238,6 +238,52 @@ def test_the_event_dispatcher_and_the_webhook_claim_lock_and_mark_each_tenants_r
     claimed = []
     sqls += _captured(lambda: claimed.extend(delivery.claim(limit=10, now=now)))
     assert [(offences(s), s[:200]) for s in sqls if offences(s)] == []
-    assert sum("FOR UPDATE" in s for s in sqls) == 4  # each tenant's events, then its deliveries
+    locks = [s for s in sqls if "FOR UPDATE" in s]
+    assert len(locks) == 4  # each tenant's events, then its deliveries
+    assert all('"tenant_id" = ' in s.split(" WHERE ", 1)[1] for s in locks), locks
     assert Event.objects.filter(dispatched_at__isnull=True).count() == 0
     assert sorted(j.tenant_id for j in claimed) == sorted([tenant.pk, other_tenant.pk])
+
+
+def test_saving_a_stored_endpoint_or_rule_updates_it_by_tenant(tenant, manager):
+    """Django's save() updates a stored row by its id alone; these name the tenant (perksu.db.UpdateByTenant)."""
+    from automation.models import AwardRule
+    from automation.services import rule_update
+    from webhooks.models import WebhookEndpoint
+    from webhooks.services import endpoint_update
+
+    endpoint = WebhookEndpoint.objects.create(tenant=tenant, url="https://hooks.example.com/in", secret="s")
+    rule_update(actor=manager, kind=AwardRule.Kind.BIRTHDAY, points=5)
+    sqls = _captured(lambda: endpoint_update(actor=manager, endpoint_id=endpoint.pk, description="Payroll"))
+    sqls += _captured(lambda: rule_update(actor=manager, kind=AwardRule.Kind.BIRTHDAY, points=7))
+    updates = [s for s in sqls if s.lstrip().upper().startswith("UPDATE")]
+    assert len(updates) == 2, sqls
+    assert [(offences(s), s[:200]) for s in updates if offences(s)] == []
+    endpoint.refresh_from_db()
+    assert endpoint.description == "Payroll"
+
+
+def test_a_platform_admins_redelivery_locks_the_delivery_by_its_tenant(tenant, platform_admin):
+    from django.utils import timezone
+
+    from webhooks import payloads
+    from webhooks.models import WebhookDelivery, WebhookEndpoint
+    from webhooks.services import deliveries_for_event, delivery_redeliver
+
+    now = timezone.now()
+    WebhookEndpoint.objects.create(
+        tenant=tenant, url="https://hooks.example.com/in", events=["*"], secret="s", created_at=now
+    )
+    message = payloads.EventMessage(
+        id=uuid.uuid4(), type="recognition.created", tenant_id=tenant.pk, occurred_at=now,
+        data={"points": 1}, tenant_name=tenant.name,
+    )  # fmt: skip
+    assert deliveries_for_event(message, now=now) == 1
+    delivery = WebhookDelivery.objects.get()
+    sqls = _captured(lambda: delivery_redeliver(actor=platform_admin, delivery_id=delivery.pk))
+    locks = [s for s in sqls if "FOR UPDATE" in s.upper()]
+    assert len(locks) == 1, sqls
+    # Its column list names tenant_id whatever the filter: the WHERE clause must.
+    assert '"webhook_deliveries"."tenant_id" = ' in locks[0].split(" WHERE ", 1)[1], locks[0]
+    delivery.refresh_from_db()
+    assert delivery.redeliver_requested
