@@ -9,12 +9,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from perksu.db import UpdateByTenant
-from tenants.fields import TenantForeignKey
+from tenants.fields import TenantForeignKey, TenantRow
 from tenants.models import Tenant
 
 
-class AwardRule(UpdateByTenant, models.Model):
+class AwardRule(TenantRow, models.Model):
     """One rule per kind and tenant: who is celebrated, with how many points, in which words."""
 
     class Kind(models.TextChoices):
@@ -53,7 +52,7 @@ class AwardRule(UpdateByTenant, models.Model):
         return f"{self.get_kind_display()} ({'on' if self.is_active else 'off'})"
 
 
-class AutomatedAward(models.Model):
+class AutomatedAward(TenantRow, models.Model):
     """The key that pays each (rule, member, date) at most once, however often or concurrently the run goes.
 
     Inserted in the same transaction as the award it stands for: a second run
@@ -85,7 +84,7 @@ class AutomatedAward(models.Model):
         return f"{self.rule_id} {self.user_id} {self.occasion_date}"
 
 
-class AutomationRun(models.Model):
+class AutomationRun(TenantRow, models.Model):
     """A tenant's daily run: what was due, what was paid, and why it was skipped."""
 
     class Status(models.TextChoices):

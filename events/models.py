@@ -9,10 +9,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from tenants.fields import TenantForeignKey
+from tenants.fields import TenantForeignKey, TenantRow
 
 
-class Event(models.Model):
+class Event(TenantRow, models.Model):
     """One business event, written in the same transaction as the change it reports.
 
     `dispatched_at` is set when the dispatcher has enqueued the event's consumer
@@ -39,7 +39,7 @@ class Event(models.Model):
         return f"{self.name} {self.id}"
 
 
-class Notification(models.Model):
+class Notification(TenantRow, models.Model):
     """An in-app notice for one member, made from one event (at most one per member, event and kind)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -79,7 +79,7 @@ class EmailCategory(models.TextChoices):
     WEBHOOK_DISABLED = "webhook_disabled", "Webhook endpoint disabled"
 
 
-class EmailOptOut(models.Model):
+class EmailOptOut(TenantRow, models.Model):
     """A member switched an e-mail category off (the absence of a row means on).
 
     One row per (tenant, user, category) (SPEC §14). A platform admin's rows carry the
@@ -102,7 +102,7 @@ class EmailOptOut(models.Model):
         return f"{self.user_id} {self.category}"
 
 
-class EmailDelivery(models.Model):
+class EmailDelivery(TenantRow, models.Model):
     """One e-mail to one person, keyed so that a job run twice sends it once.
 
     `key` is globally unique by construction (it names an event id, or a tenant,
@@ -137,7 +137,7 @@ class EmailDelivery(models.Model):
         return self.subject or self.key
 
 
-class ScheduledRun(models.Model):
+class ScheduledRun(TenantRow, models.Model):
     """A scheduled job claimed for one tenant and one period: the key of `run_schedule`'s idempotence.
 
     `scope` names the tenant (or `platform`) and the period (a date or week), so

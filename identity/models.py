@@ -16,10 +16,10 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from tenants.fields import TenantForeignKey, TenantOneToOneField
+from tenants.fields import TenantForeignKey, TenantOneToOneField, TenantRow
 
 
-class ApiToken(models.Model):
+class ApiToken(TenantRow, models.Model):
     """A bearer token for the API, issued by `POST /api/v1/auth/token/`. `tenant` is the user's:
     a platform admin's token carries the platform's own tenant (`tenants.models.PLATFORM_TENANT_ID`)."""
 
@@ -45,7 +45,7 @@ class ApiToken(models.Model):
         return f"{self.prefix}… ({self.user_id})"
 
 
-class ScimToken(models.Model):
+class ScimToken(TenantRow, models.Model):
     """A tenant's SCIM provisioning credential: it acts for the tenant, not for a person."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -95,7 +95,7 @@ class TokenKey(models.Model):
         return f"{self.key_hash[:8]}… → {self.token_id}"
 
 
-class ScimExternalId(models.Model):
+class ScimExternalId(TenantRow, models.Model):
     """The identifier a tenant's identity provider gave a member (SCIM `externalId`).
 
     Issued by the provisioning client and kept exactly as sent (case-sensitive); unique within
@@ -120,7 +120,7 @@ class ScimExternalId(models.Model):
         return f"{self.external_id} → {self.user_id}"
 
 
-class SsoConfig(models.Model):
+class SsoConfig(TenantRow, models.Model):
     """A tenant's OpenID Connect provider (one per tenant)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

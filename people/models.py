@@ -17,11 +17,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from tenants.fields import TenantForeignKey, TenantOneToOneField
+from tenants.fields import TenantForeignKey, TenantOneToOneField, TenantRow
 from tenants.models import Tenant
 
 
-class Team(models.Model):
+class Team(TenantRow, models.Model):
     """A tenant's team, optionally inside a parent team (no cycles: checked by the service)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -43,7 +43,7 @@ class Team(models.Model):
         return self.name
 
 
-class Profile(models.Model):
+class Profile(TenantRow, models.Model):
     """What a tenant member is besides a login: title, team, manager, dates, photo.
 
     `birthday_month`/`birthday_day` (no year) are shown and celebrated only while
@@ -117,7 +117,7 @@ class Profile(models.Model):
         return None
 
 
-class ForfeitLog(models.Model):
+class ForfeitLog(TenantRow, models.Model):
     """A leaver's wallet returned to the pool (SPEC §11): the pool side of the wallet's
     DEBIT `FORFEIT` entry, written in the same transaction. Append-only."""
 

@@ -124,16 +124,3 @@ def copy_out(sql: str, params: Sequence) -> Iterator[bytes]:
         for block in copy:
             yield bytes(block)
 
-
-class UpdateByTenant:
-    """Model mixin for a tenant-owned row: `save()` of a stored row updates it `WHERE tenant_id = …
-    AND id = …`, not by its primary key alone.
-
-    Distributed by tenant (Citus, docs/SCALING.md), an UPDATE by id alone goes to every shard, and
-    Django's full-row UPDATE, which writes `tenant_id` too, is refused there (`modifying the
-    partition value of rows is not allowed`); named by its tenant, the row is on one shard."""
-
-    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
-        return super()._do_update(
-            base_qs.filter(tenant_id=self.tenant_id), using, pk_val, values, update_fields, forced_update
-        )

@@ -13,11 +13,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from tenants.fields import TenantForeignKey
+from tenants.fields import TenantForeignKey, TenantRow
 from tenants.models import Tenant
 
 
-class AllocationLog(models.Model):
+class AllocationLog(TenantRow, models.Model):
     """Every platform → tenant pool movement."""
 
     class Kind(models.TextChoices):
@@ -50,7 +50,7 @@ class AllocationLog(models.Model):
         return f"{self.get_kind_display()} {self.amount} → {self.tenant_id}"
 
 
-class PlatformBillingLog(models.Model):
+class PlatformBillingLog(TenantRow, models.Model):
     """The platform's billing view of the same movements as `AllocationLog`."""
 
     class TransactionType(models.TextChoices):
@@ -87,7 +87,7 @@ class PlatformBillingLog(models.Model):
         return f"{self.get_transaction_type_display()} {self.amount} {self.currency}"
 
 
-class LeadBudget(models.Model):
+class LeadBudget(TenantRow, models.Model):
     """Points a manager delegated to one lead, spendable only by that lead."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -110,7 +110,7 @@ class LeadBudget(models.Model):
         return f"Budget of {self.lead_id}: {self.balance}"
 
 
-class DelegationLog(models.Model):
+class DelegationLog(TenantRow, models.Model):
     """Every pool ↔ lead budget movement."""
 
     class Kind(models.TextChoices):
@@ -183,7 +183,7 @@ class KeyedOutcome(models.Model):
         return f"{self.scope} {self.key} ({self.state})"
 
 
-class IdempotencyRecord(KeyedOutcome):
+class IdempotencyRecord(TenantRow, KeyedOutcome):
     """A tenant member's keyed request, kept with their tenant's rows (SPEC §14): the claim is a
     statement on one tenant, and a key is unique per (tenant, user, scope).
 

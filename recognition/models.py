@@ -9,11 +9,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from tenants.fields import TenantForeignKey
+from tenants.fields import TenantForeignKey, TenantRow
 from tenants.models import Tenant
 
 
-class Recognition(models.Model):
+class Recognition(TenantRow, models.Model):
     """One row per recipient; the rows of one multi-recipient recognition share `group_id`.
 
     Append-only (a PostgreSQL trigger refuses UPDATE and DELETE).
@@ -102,7 +102,7 @@ class Recognition(models.Model):
         return self.giver.full_name or self.giver.email
 
 
-class AllowanceUsage(models.Model):
+class AllowanceUsage(TenantRow, models.Model):
     """How much of one member's allowance is given in one period (SPEC §10).
 
     Created on the member's first gift (or boost) of the period with the limit then in
@@ -140,7 +140,7 @@ class AllowanceUsage(models.Model):
         return self.limit - self.given
 
 
-class AllowanceBoost(models.Model):
+class AllowanceBoost(TenantRow, models.Model):
     """A manager raised a member's allowance for one period. Append-only."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -163,7 +163,7 @@ class AllowanceBoost(models.Model):
         return f"+{self.amount} for {self.user_id} ({self.period_start})"
 
 
-class CompanyValue(models.Model):
+class CompanyValue(TenantRow, models.Model):
     """One of the company's values, named by recognitions (SPEC §10)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -187,7 +187,7 @@ class CompanyValue(models.Model):
         return f"{self.name} (#{self.hashtag})"
 
 
-class RecognitionValue(models.Model):
+class RecognitionValue(TenantRow, models.Model):
     """A value named by a recognition group (0–3 per group)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -205,7 +205,7 @@ class RecognitionValue(models.Model):
         return f"{self.group_id}: {self.value_id}"
 
 
-class Reaction(models.Model):
+class Reaction(TenantRow, models.Model):
     """A member's emoji on a recognition group; toggled on and off."""
 
     class Emoji(models.TextChoices):
@@ -233,7 +233,7 @@ class Reaction(models.Model):
         return f"{self.emoji} by {self.user_id}"
 
 
-class Comment(models.Model):
+class Comment(TenantRow, models.Model):
     """A comment on a recognition group. Its author may delete it; a manager may hide it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -14,6 +14,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from .fields import TenantRow
+
 MAX_AMOUNT = 1_000_000_000
 """The largest amount of one operation (SPEC §3)."""
 
@@ -301,7 +303,7 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
         return self.create_user(email, password, **fields)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(TenantRow, AbstractBaseUser, PermissionsMixin):
     """A person. Everyone but platform staff belongs to exactly one tenant; staff belong to no
     customer, and their rows sit in the platform's own tenant (PLATFORM_TENANT_ID) so that every
     user row has a tenant to be placed by. `member_tenant_id` is the customer (None for staff)."""
@@ -376,12 +378,6 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     delete.alters_data = True
 
-    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
-        """`UPDATE users … WHERE tenant_id = … AND id = …`: one shard on Citus, not all of them."""
-        return super()._do_update(
-            base_qs.filter(tenant_id=self.tenant_id), using, pk_val, values, update_fields, forced_update
-        )
-
     def _get_session_auth_hash(self, secret=None):
         """Django's HMAC of the password hash, with `auth_epoch` mixed in once it has moved, so the
         sessions opened before a deactivation never validate again (and those of users never
@@ -410,7 +406,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.member_tenant_id is not None and self.role == Role.TENANT_LEAD
 
 
-class SettingsChangeLog(models.Model):
+class SettingsChangeLog(TenantRow, models.Model):
     """One changed programme setting (SPEC §9): who, when, which field, from what to what. Append-only."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -9,11 +9,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from tenants.fields import TenantForeignKey
+from tenants.fields import TenantForeignKey, TenantRow
 from tenants.models import Tenant
 
 
-class Wallet(models.Model):
+class Wallet(TenantRow, models.Model):
     """One per tenant member. `balance = lifetime_earned − lifetime_spent`.
 
     `last_entry_no` numbers the wallet's ledger lines (1, 2, 3, …) like a bank
@@ -51,7 +51,7 @@ class Wallet(models.Model):
         return f"Wallet of {self.user_id}: {self.balance}"
 
 
-class WalletLedger(models.Model):
+class WalletLedger(TenantRow, models.Model):
     """Every wallet movement, append-only."""
 
     class EntryType(models.TextChoices):
@@ -112,7 +112,7 @@ class WalletLedger(models.Model):
         return f"{self.entry_type} {self.amount} ({self.source})"
 
 
-class Reward(models.Model):
+class Reward(TenantRow, models.Model):
     """An item of a tenant's catalog."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -139,7 +139,7 @@ class Reward(models.Model):
         return self.name
 
 
-class Redemption(models.Model):
+class Redemption(TenantRow, models.Model):
     """A reward bought with wallet points; refunded at most once."""
 
     class Status(models.TextChoices):

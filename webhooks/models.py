@@ -15,12 +15,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from perksu.db import UpdateByTenant
-from tenants.fields import TenantForeignKey
+from tenants.fields import TenantForeignKey, TenantRow
 from tenants.models import Tenant
 
 
-class WebhookEndpoint(UpdateByTenant, models.Model):
+class WebhookEndpoint(TenantRow, models.Model):
     class Format(models.TextChoices):
         JSON = "json", "JSON (the event)"
         SLACK = "slack", "Slack incoming webhook"
@@ -60,7 +59,7 @@ class WebhookEndpoint(UpdateByTenant, models.Model):
         return "*" in self.events or event_type in self.events
 
 
-class WebhookDelivery(models.Model):
+class WebhookDelivery(TenantRow, models.Model):
     """One event for one endpoint: pending until an attempt succeeds or its retry window closes."""
 
     class Status(models.TextChoices):
@@ -103,7 +102,7 @@ class WebhookDelivery(models.Model):
         return f"{self.event_type} → {self.endpoint_id} ({self.status})"
 
 
-class WebhookAttempt(models.Model):
+class WebhookAttempt(TenantRow, models.Model):
     """One HTTP call of a delivery: what came back and how long it took. Append-only."""
 
     class Trigger(models.TextChoices):

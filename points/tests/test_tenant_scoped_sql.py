@@ -246,7 +246,7 @@ def test_the_event_dispatcher_and_the_webhook_claim_lock_and_mark_each_tenants_r
 
 
 def test_saving_a_stored_endpoint_or_rule_updates_it_by_tenant(tenant, manager):
-    """Django's save() updates a stored row by its id alone; these name the tenant (perksu.db.UpdateByTenant)."""
+    """Django's save() updates a stored row by its id alone; these name the tenant (tenants.fields.TenantRow)."""
     from automation.models import AwardRule
     from automation.services import rule_update
     from webhooks.models import WebhookEndpoint

@@ -11,7 +11,7 @@ from points.models import AllocationLog
 from points.services import tenant_allocate
 from recognition.models import Recognition
 from recognition.services import recognition_create
-from tenants.fields import TenantJoin
+from tenants.fields import TenantJoin, TenantRow
 from tenants.models import PLATFORM_TENANT_ID, User
 from wallets.models import Wallet, WalletLedger
 
@@ -79,3 +79,47 @@ def test_joins_both_ways_match_the_tenant_and_find_the_same_rows(funded_tenant, 
 def test_in_migrations_it_is_a_plain_foreign_key():
     field = WalletLedger._meta.get_field("wallet")
     assert field.deconstruct()[1] == "django.db.models.ForeignKey"
+
+
+def test_every_tenant_owned_model_keyed_by_one_column_saves_through_its_tenant():
+    """A new tenant-owned model without `TenantRow` fails here (its saves would update by id alone)."""
+    missing = sorted(
+        model._meta.label
+        for model in apps.get_models()
+        if tenant_field(model) is not None
+        and model._meta.pk.name != "tenant"
+        and len(getattr(model._meta.pk, "fields", [model._meta.pk])) == 1
+        and not issubclass(model, TenantRow)
+    )
+    assert missing == [], f"add tenants.fields.TenantRow to these models: {missing}"
+
+
+def test_a_save_updates_by_tenant_and_id_and_never_sets_the_tenant(tenant, manager):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from webhooks.models import WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.create(tenant=tenant, url="https://hooks.example.test/a", created_by=manager)
+    endpoint.description = "Renamed"
+    with CaptureQueriesContext(connection) as ctx:
+        endpoint.save()
+    (update,) = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("UPDATE")]
+    set_part, where = update.split(" WHERE ")
+    assert '"tenant_id"' not in set_part, update
+    assert '"tenant_id" = ' in where and '"id" = ' in where, update
+    endpoint.refresh_from_db()
+    assert endpoint.description == "Renamed" and endpoint.tenant_id == tenant.pk
+
+
+def test_a_save_that_would_move_a_row_to_another_tenant_is_refused(tenant, other_tenant, manager):
+    from django.db import transaction
+
+    from webhooks.models import WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.create(tenant=tenant, url="https://hooks.example.test/a", created_by=manager)
+    endpoint.tenant = other_tenant
+    endpoint.created_by = None
+    with pytest.raises(ValueError, match="a row's tenant never changes"), transaction.atomic():
+        endpoint.save()
+    assert list(WebhookEndpoint.objects.filter(pk=endpoint.pk).values_list("tenant_id", flat=True)) == [tenant.pk]
