@@ -123,4 +123,3 @@ def copy_out(sql: str, params: Sequence) -> Iterator[bytes]:
             copy = stack.enter_context(cursor.cursor.copy(statement, params))
         for block in copy:
             yield bytes(block)
-
