@@ -31,7 +31,7 @@ from django.db.models import Q
 from people.models import Profile, Team
 from perksu.admin_base import FORMULA_PREFIXES
 from perksu.db import copy_out
-from tenants.models import User
+from tenants.models import Tenant, User
 from wallets.models import Wallet, WalletLedger
 
 from . import rollups
@@ -93,6 +93,8 @@ def _payroll_sql(
     covering index); the at most one-per-member sums are joined to the member, profile and team.
     """
     tz = period.tz
+    # The tenant as the joins below take it (a UUID on PostgreSQL, its hex on SQLite).
+    tenant = Tenant._meta.pk.get_db_prep_value(scope.tenant_id, connection)
     months = rollups.ensure_months(scope.tenant, period, now=now)
     if months:
         first, end = rollups.midnight(months[0], tz), rollups.midnight(rollups._next_month(months[-1]), tz)
@@ -104,7 +106,7 @@ def _payroll_sql(
     month_range = (months[0], months[-1]) if months else (period.date_to, period.date_from)
     rolled = PayrollWalletMonth.objects.filter(tenant_id=scope.tenant_id, month__range=month_range)
     if not scope.is_whole_tenant:
-        wallets = Wallet.objects.filter(user_id__in=scope.member_ids()).values("pk")
+        wallets = Wallet.objects.filter(tenant_id=scope.tenant_id, user_id__in=scope.member_ids()).values("pk")
         qs = qs.filter(wallet_id__in=wallets)
         rolled = rolled.filter(wallet_id__in=wallets)
     live_sql, live_params = rollups.ledger_sums(qs).query.sql_with_params()
@@ -118,9 +120,9 @@ def _payroll_sql(
         # answer as they are (one per wallet), with nothing to sum.
         inner = f"""
             SELECT w.user_id, {", ".join(f"m.{f}" for f in rollups.PAYROLL_FIELDS)}
-            FROM ({rolled_sql}) m JOIN {Wallet._meta.db_table} w ON w.id = m.wallet_id
+            FROM ({rolled_sql}) m JOIN {Wallet._meta.db_table} w ON w.tenant_id = %s AND w.id = m.wallet_id
         """
-        params = [*select_params, *rolled_params]
+        params = [*select_params, *rolled_params, tenant]
     else:
         # Grouped by the wallet's member, not by the wallet: the planner knows how many distinct
         # members there are (it cannot know it of the union's wallet ids, guessed at 200), so it
@@ -130,18 +132,19 @@ def _payroll_sql(
                 SELECT l.wallet_id, {columns} FROM ({live_sql}) l
                 UNION ALL
                 SELECT m.wallet_id, {columns} FROM ({rolled_sql}) m
-            ) a JOIN {Wallet._meta.db_table} w ON w.id = a.wallet_id GROUP BY w.user_id
+            ) a JOIN {Wallet._meta.db_table} w ON w.tenant_id = %s AND w.id = a.wallet_id GROUP BY w.user_id
         """
-        params = [*select_params, *live_params, *rolled_params]
+        params = [*select_params, *live_params, *rolled_params, tenant]
+    # Every join names the tenant: on Citus the statement is then one shard's (docs/SCALING.md).
     sql = f"""
         SELECT {select}
         FROM ({inner}) s
-        JOIN {User._meta.db_table} u ON u.id = s.user_id
-        LEFT JOIN {Profile._meta.db_table} p ON p.user_id = u.id
-        LEFT JOIN {Team._meta.db_table} t ON t.id = p.team_id
+        JOIN {User._meta.db_table} u ON u.tenant_id = %s AND u.id = s.user_id
+        LEFT JOIN {Profile._meta.db_table} p ON p.tenant_id = u.tenant_id AND p.user_id = u.id
+        LEFT JOIN {Team._meta.db_table} t ON t.tenant_id = p.tenant_id AND t.id = p.team_id
         ORDER BY u.full_name, u.id
     """
-    return sql, params
+    return sql, [*params, tenant]
 
 
 _LINE_COLUMNS = (

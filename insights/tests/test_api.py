@@ -291,3 +291,23 @@ def test_statement_counts_are_pinned_and_do_not_grow(books, award):
     _count(client, URL + "payroll/", MARCH)  # builds March
     assert _count(client, URL + "payroll/", MARCH) == 5
     assert _count(client, URL + "export/by-week/", MARCH) == 6
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("days", [(1, 31), (5, 20)], ids=["a closed month", "part of a month"])
+def test_every_join_of_the_payroll_statement_names_the_tenant(books, days):
+    """On Citus a join by id alone between tables distributed by tenant is refused (docs/SCALING.md)."""
+    import re
+
+    from insights.payroll import payroll_lines
+    from insights.periods import Period
+    from insights.scope import resolve_scope
+
+    period = Period(dt.date(2026, 3, days[0]), dt.date(2026, 3, days[1]), ZoneInfo("Asia/Kolkata"))
+    with CaptureQueriesContext(connection) as queries:
+        lines = list(payroll_lines(resolve_scope(books.maya), period))
+    assert lines
+    (sql,) = [q["sql"] for q in queries.captured_queries if "JOIN users u" in q["sql"]]
+    ons = re.findall(r"\bJOIN\s+\w+\s+\w+\s+ON\s+(.+?)\s*(?=\bLEFT\b|\bJOIN\b|\bGROUP\b|\bORDER\b|$)", sql, re.S)
+    assert len(ons) == 4, sql
+    assert [on for on in ons if "tenant_id" not in on] == []
