@@ -170,9 +170,54 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(citus.report(citus.distribute_outcomes()))
 
 
+_MIGRATIONS_ON_CITUS = (
+    "runs migrations backwards and forwards: on Citus a schema change is a forward migration run on "
+    "the coordinator, and distributed tables do not migrate back (docs/SCALING.md 3.4)"
+)
+_THE_ONE_STATEMENT = (
+    "compares the award function with the one-statement award, a plain-PostgreSQL baseline that "
+    "Citus refuses (docs/SCALING.md 3.4)"
+)
+# Tests of what only plain PostgreSQL does (node id, or its start → why); on Citus they skip, saying why.
+PLAIN_POSTGRES_ONLY = {
+    "tenants/tests/test_foundation.py::test_every_migration_reverses": _MIGRATIONS_ON_CITUS,
+    "perksu/tests/test_tenant_keys.py::test_an_older_database_converts_to_what_a_fresh_migrate_writes": (
+        _MIGRATIONS_ON_CITUS
+    ),
+    "events/tests/test_platform_rows.py::test_the_migrations_move_rows_without_a_tenant": _MIGRATIONS_ON_CITUS,
+    "recognition/tests/test_award_function.py::test_the_function_and_the_statement_agree": _THE_ONE_STATEMENT,
+    "recognition/tests/test_award_function.py::test_the_cases_reach_every_outcome": _THE_ONE_STATEMENT,
+    "recognition/tests/test_award_function.py::test_a_broken_function_is_caught": _THE_ONE_STATEMENT,
+    "recognition/tests/test_one_statement_award.py::test_a_balance_taken_mid_statement": (
+        "watches for the award's lock wait in this server's pg_stat_activity: on Citus the award waits on "
+        "the tenant's worker"
+    ),
+    "recognition/tests/test_one_statement_award.py::test_a_budget_or_allowance_taken_mid_statement": (
+        "watches for the award's lock wait in this server's pg_stat_activity: on Citus the award waits on "
+        "the tenant's worker"
+    ),
+    "bench/tests/test_baselines.py::test_distribute_sql": (
+        "the bench's hand-SQL baselines are for one PostgreSQL server (docs/PERFORMANCE.md)"
+    ),
+    "bench/tests/test_baselines.py::test_reconcile_sql": (
+        "the bench's hand-SQL baselines are for one PostgreSQL server (docs/PERFORMANCE.md)"
+    ),
+    "points/tests/test_reconcile.py::test_negative_balance_is_reported": (
+        "drops a check constraint inside its transaction to write an impossible balance: Citus refuses "
+        "ALTER TABLE on a table with pending trigger events"
+    ),
+}
+# Tests of prepared statements: they skip when DATABASE_PREPARED_STATEMENTS=False (as on Citus).
+NEEDS_PREPARED_STATEMENTS = (
+    "points/tests/test_api_queries.py::test_the_token_read_is_prepared_once_per_connection",
+    "recognition/tests/test_one_statement_award.py::test_the_award_statement_is_prepared_once",
+)
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked `postgres` need PostgreSQL and tests marked `citus` a Citus cluster; elsewhere
-    they skip, saying why."""
+    they skip, saying why. On Citus, the tests of what only plain PostgreSQL does skip too, and
+    without prepared statements, the tests of them."""
     postgres_reason = (
         "needs PostgreSQL: SQLite serialises all writers, so row locks, triggers and real "
         "concurrency are proven on PostgreSQL (set DATABASE_URL=postgres://…)"
@@ -183,8 +228,13 @@ def pytest_collection_modifyitems(config, items):
     )
     on_postgres = connection.vendor == "postgresql"
     on_citus = citus_enabled()
+    prepared = on_postgres and "prepare_threshold" in connection.settings_dict.get("OPTIONS", {})
     for item in items:
         if "citus" in item.keywords and not on_citus:
             item.add_marker(pytest.mark.skip(reason=citus_reason))
         elif "postgres" in item.keywords and not on_postgres:
             item.add_marker(pytest.mark.skip(reason=postgres_reason))
+        elif on_citus and (why := next((r for n, r in PLAIN_POSTGRES_ONLY.items() if item.nodeid.startswith(n)), None)):
+            item.add_marker(pytest.mark.skip(reason=f"plain PostgreSQL only: {why}"))
+        elif on_postgres and not prepared and item.nodeid.startswith(NEEDS_PREPARED_STATEMENTS):
+            item.add_marker(pytest.mark.skip(reason="needs prepared statements (DATABASE_PREPARED_STATEMENTS=False)"))
