@@ -88,7 +88,10 @@ class _TokenWithUser:
             f"SELECT {', '.join(columns)} FROM {quote(TokenKey._meta.db_table)} k "
             f"JOIN {quote(ApiToken._meta.db_table)} t "
             f"ON t.{quote(token_tenant)} = k.tenant_id AND t.{quote(ApiToken._meta.pk.column)} = k.token_id "
-            f"JOIN {quote(User._meta.db_table)} u ON u.{quote(User._meta.pk.column)} = t.{quote(token_user)} "
+            # The member by (tenant_id, id): the token's tenant is its user's (a platform admin's too).
+            f"JOIN {quote(User._meta.db_table)} u "
+            f"ON u.{quote(User._meta.get_field('tenant').column)} = t.{quote(token_tenant)} "
+            f"AND u.{quote(User._meta.pk.column)} = t.{quote(token_user)} "
             f"WHERE k.key_hash = %s"
         )
         fields = [*self.token_fields, *self.user_fields]

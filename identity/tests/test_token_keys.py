@@ -138,3 +138,16 @@ def test_concurrent_issues_of_one_secret_exactly_one_wins(monkeypatch):
     assert all(isinstance(r, IntegrityError) for r in results if r is not won[0]), results
     assert list(ApiToken.objects.values_list("pk", flat=True)) == [won[0].pk]
     assert key_rows() == {(hash_secret("the-same-secret"), str(won[0].tenant_id), str(won[0].pk))}
+
+
+def test_every_join_of_the_token_read_names_the_tenant(db):
+    """On Citus a join between distributed tables by id alone needs repartitioning, which it refuses."""
+    import re
+
+    from identity.services import _TokenWithUser
+
+    sql = _TokenWithUser.on("default").sql
+    conditions = re.findall(r"\bON\s+(.+?)(?=\bJOIN\b|\bWHERE\b|$)", sql)
+    assert len(conditions) == 2, sql
+    for condition in conditions:
+        assert "tenant_id" in condition and " AND " in condition, (condition, sql)
