@@ -14,6 +14,7 @@ import json
 import multiprocessing as mp
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +35,7 @@ class LoadResult:
     seconds: float
     latencies_ms: list[float] = field(repr=False)
     first_error: str = ""
+    client_cpu_s: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -194,7 +196,8 @@ def api_token(port: int, email: str, password: str) -> str:
 AWARD_PATH = "/api/v1/points/award-to-user"
 
 
-def _http_client(port: int, token: str, recipient_ids: list[str], duration: float, barrier, out: list) -> None:
+def _stdlib_client(port: int, token: str, recipient_ids: list[str], duration: float, barrier, out: list) -> None:
+    """The former client: `http.client`, a JSON body built per request, the status checked."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     latencies: list[float] = []
@@ -203,9 +206,8 @@ def _http_client(port: int, token: str, recipient_ids: list[str], duration: floa
     started = time.time()
     deadline = time.perf_counter() + duration
     while (t0 := time.perf_counter()) < deadline:
-        body = json.dumps(
-            {"to_user_id": recipient_ids[i % len(recipient_ids)], "amount": 1, "recognition_message": MESSAGE}
-        )
+        recipient = recipient_ids[i % len(recipient_ids)]
+        body = json.dumps({"to_user_id": recipient, "amount": 1, "recognition_message": MESSAGE})
         i += 1
         try:
             conn.request("POST", AWARD_PATH, body, headers)
@@ -216,25 +218,161 @@ def _http_client(port: int, token: str, recipient_ids: list[str], duration: floa
             first_error = first_error or repr(exc)
             conn.close()
             continue
-        if response.status == 200:
+        problem = award_answer_problem(response.status, payload, recipient)
+        if problem is None:
             latencies.append((time.perf_counter() - t0) * 1000)
         else:
             errors += 1
-            first_error = first_error or f"{response.status} {payload[:300]!r}"
+            first_error = first_error or problem
     conn.close()
     out.append((started, time.time(), latencies, errors, first_error))
 
 
-def run_http(*, port: int, token: str, recipient_ids: list[UUID], clients: int, duration: float) -> LoadResult:
-    """`clients` threads, each with one keep-alive connection (re-opened if the server closes it)."""
+def award_answer_problem(status: int, payload: bytes, recipient: str) -> str | None:
+    """None if this is the answer of a 1-point award to `recipient`, else what is wrong with it.
+
+    Both clients check every answer with this: the status, then the body, which must be JSON
+    saying the award succeeded, to that recipient, for 1 point."""
+    if status != 200:
+        return f"{status} {payload[:300]!r}"
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        return f"200 with a body that is not JSON: {payload[:300]!r}"
+    if not (
+        isinstance(body, dict)
+        and body.get("success") is True
+        and body.get("to_user_id") == recipient
+        and body.get("amount_awarded") == 1
+    ):
+        return f"200 with an unexpected body: {payload[:300]!r}"
+    return None
+
+
+def award_requests(port: int, token: str, recipient_ids: list[str]) -> list[bytes]:
+    """Each recipient's award request, encoded once: the bytes `http.client` would send
+    (request line, Host, Accept-Encoding, Content-Length, Authorization, Content-Type, body)."""
+    out = []
+    for recipient in recipient_ids:
+        body = json.dumps({"to_user_id": recipient, "amount": 1, "recognition_message": MESSAGE}).encode()
+        head = (
+            f"POST {AWARD_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept-Encoding: identity\r\n"
+            f"Content-Length: {len(body)}\r\nAuthorization: Bearer {token}\r\n"
+            "Content-Type: application/json\r\n\r\n"
+        )
+        out.append(head.encode() + body)
+    return out
+
+
+class ProtocolError(Exception):
+    pass
+
+
+def read_response(sock: socket.socket) -> tuple[int, bytes, bool]:
+    """One HTTP/1.1 response from `sock`: (status, body, whether the server closes the connection).
+
+    The body is read to its `Content-Length` (every answer of the API has one); a response
+    without it, a connection closed early, or bytes after the body are a `ProtocolError`."""
+    data = b""
+    while (end := data.find(b"\r\n\r\n")) < 0:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ProtocolError("connection closed before the end of the response's head")
+        data += chunk
+    lines = data[:end].split(b"\r\n")
+    version, _, rest = lines[0].partition(b" ")
+    if not version.startswith(b"HTTP/1."):
+        raise ProtocolError(f"not an HTTP/1.x status line: {lines[0][:100]!r}")
+    status = int(rest[:3])
+    length, close = None, version == b"HTTP/1.0"
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection":
+            close = value.strip().lower() == b"close"
+        elif name == b"transfer-encoding":
+            raise ProtocolError("a chunked response: the API answers with a Content-Length")
+    if length is None:
+        raise ProtocolError("a response without Content-Length")
+    body = data[end + 4 :]
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ProtocolError(f"connection closed after {len(body)} of {length} body bytes")
+        body += chunk
+    if len(body) > length:
+        raise ProtocolError(f"{len(body) - length} bytes after the body, with one request in flight")
+    return status, body, close
+
+
+def _raw_client(port: int, token: str, recipient_ids: list[str], duration: float, barrier, out: list) -> None:
+    """A socket, the requests encoded before the clock starts, and a reader of the status line,
+    the headers it needs and the body: what `http.client` does per request (building and
+    parsing every header through the e-mail parser, resolving the address for each new
+    connection) cost the bench's own CPU on the cores the server runs on (docs/PERFORMANCE.md).
+    Every answer is checked as the stdlib client checks it (`award_answer_problem`)."""
+    requests = award_requests(port, token, recipient_ids)
+    sock: socket.socket | None = None
+    latencies: list[float] = []
+    errors, first_error, i = 0, "", 0
+    barrier.wait()
+    started = time.time()
+    deadline = time.perf_counter() + duration
+    while (t0 := time.perf_counter()) < deadline:
+        n = i % len(requests)
+        i += 1
+        try:
+            if sock is None:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.settimeout(30)
+                sock.connect(("127.0.0.1", port))
+            sock.sendall(requests[n])
+            status, payload, close = read_response(sock)
+        except (OSError, ValueError, ProtocolError) as exc:
+            errors += 1
+            first_error = first_error or repr(exc)
+            if sock is not None:
+                sock.close()
+                sock = None
+            continue
+        if close:
+            sock.close()
+            sock = None
+        problem = award_answer_problem(status, payload, recipient_ids[n])
+        if problem is None:
+            latencies.append((time.perf_counter() - t0) * 1000)
+        else:
+            errors += 1
+            first_error = first_error or problem
+    if sock is not None:
+        sock.close()
+    out.append((started, time.time(), latencies, errors, first_error))
+
+
+CLIENTS = {"raw": _raw_client, "stdlib": _stdlib_client}
+
+
+def run_http(
+    *, port: int, token: str, recipient_ids: list[UUID], clients: int, duration: float, client: str = "raw"
+) -> LoadResult:
+    """`clients` threads, each with one keep-alive connection (re-opened if the server closes it).
+
+    `client` "raw" (`_raw_client`) or "stdlib" (`_stdlib_client`, `http.client`): both check every
+    answer the same way; the result's `client_cpu_s` is this process's CPU time over the run."""
     barrier = threading.Barrier(clients)
     out: list = []
+    target = CLIENTS[client]
     threads = [
-        threading.Thread(target=_http_client, args=(port, token, [str(r) for r in part], duration, barrier, out))
+        threading.Thread(target=target, args=(port, token, [str(r) for r in part], duration, barrier, out))
         for part in slices(recipient_ids, clients)
     ]
+    cpu0 = time.process_time()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return _merge(out)
+    result = _merge(out)
+    result.client_cpu_s = time.process_time() - cpu0
+    return result

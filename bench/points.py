@@ -104,6 +104,7 @@ class Config:
     duration: int
     trial_duration: int
     ledger_rows: int
+    http_client: str = "raw"
     members: int = 10_000
     recipients: int = 4_000
 
@@ -343,13 +344,22 @@ def phase_http(run: Run) -> None:
     _analyze()
     port = free_port()
     trials = {}
+
+    def load(duration: float):
+        return run_http(
+            port=port,
+            token=token,
+            recipient_ids=t.member_ids,
+            clients=c.clients,
+            duration=duration,
+            client=c.http_client,
+        )
+
     for workers in (2, 3, 4):
         with Gunicorn(workers=workers, port=port) as _:
             token = api_token(port, t.manager_email, PASSWORD)
-            run_http(port=port, token=token, recipient_ids=t.member_ids, clients=c.clients, duration=1)  # warm-up
-            result = run_http(
-                port=port, token=token, recipient_ids=t.member_ids, clients=c.clients, duration=c.trial_duration
-            )
+            load(1)  # warm-up
+            result = load(c.trial_duration)
         trials[workers] = result
         run.say(
             f"http trial: {workers} sync workers: {result.per_second:.0f}/s, p99 {result.percentile(99):.1f} ms, "
@@ -358,17 +368,54 @@ def phase_http(run: Run) -> None:
     best = max(trials, key=lambda w: (trials[w].errors == 0, trials[w].per_second))
     run.figures["http_workers"] = best
     run.figures["http_trials"] = {w: round(r.per_second, 1) for w, r in trials.items()}
-    run.say(f"http: {best} gunicorn workers, {c.clients} clients, {c.duration} s …")
+    run.figures["http_client"] = c.http_client
+    run.say(f"http: {best} gunicorn workers, {c.clients} {c.http_client} clients, {c.duration} s …")
     with Gunicorn(workers=best, port=port) as server, timed(run, "http"):
         token = api_token(port, t.manager_email, PASSWORD)
-        run_http(port=port, token=token, recipient_ids=t.member_ids, clients=c.clients, duration=1)
-        cpu0 = server.workers_cpu_seconds()
-        result = run_http(port=port, token=token, recipient_ids=t.member_ids, clients=c.clients, duration=c.duration)
-        cpu = server.workers_cpu_seconds() - cpu0
+        load(1)
+        cpu0, db0 = server.workers_cpu_seconds(), backends_cpu_seconds()
+        result = load(c.duration)
+        cpu, db = server.workers_cpu_seconds() - cpu0, backends_cpu_seconds(since=db0)
     if result.calls:
-        run.figures["http_worker_cpu_ms_per_award"] = round(cpu / (result.calls + result.errors) * 1000, 2)
+        answered = result.calls + result.errors
+        # Where an award's CPU went: the gunicorn workers, their PostgreSQL backends, the bench's clients.
+        run.figures["http_worker_cpu_ms_per_award"] = round(cpu / answered * 1000, 2)
+        if db is not None:
+            run.figures["http_db_cpu_ms_per_award"] = round(db / answered * 1000, 2)
+        run.figures["http_client_cpu_ms_per_award"] = round(result.client_cpu_s / answered * 1000, 2)
+        run.say(
+            f"  CPU ms per award: workers {run.figures['http_worker_cpu_ms_per_award']}, "
+            f"their backends {run.figures.get('http_db_cpu_ms_per_award')}, "
+            f"clients {run.figures['http_client_cpu_ms_per_award']}"
+        )
     record_load(run, "http", result)
     check(run, "http")
+
+
+def backends_cpu_seconds(since: dict | None = None):
+    """CPU seconds of the bench database's other client backends (the gunicorn workers'
+    connections), from /proc when PostgreSQL runs on this machine: a dict by pid, or with
+    `since` (an earlier reading) the seconds used since then; None when /proc has not got them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    now = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        now[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    if since is None:
+        return now
+    if not now:
+        return None
+    return sum(seconds - since.get(pid, 0.0) for pid, seconds in now.items())
 
 
 def phase_distribute(run: Run) -> tuple:
@@ -591,6 +638,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="end with one line of JSON")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients / workers (default 8)")
+    parser.add_argument(
+        "--http-client",
+        choices=("raw", "stdlib"),
+        default="raw",
+        help="the HTTP phase's client threads: raw sockets with pre-encoded requests (default) or http.client; "
+        "both check every answer's status and body",
+    )
     parser.add_argument("--insights-only", action="store_true", help="only the migrations and the insights phase")
     parser.add_argument("--webhooks-only", action="store_true", help="only the migrations and the webhooks phase")
     parser.add_argument("--import-only", action="store_true", help="only the migrations and the CSV import phase")
@@ -643,6 +697,7 @@ def main(argv: list[str] | None = None) -> int:
         duration=10 if args.quick else 30,
         trial_duration=3 if args.quick else 10,
         ledger_rows=200_000 if args.quick else 1_000_000,
+        http_client=args.http_client,
     )
     run = Run(config)
     started = time.perf_counter()
@@ -745,7 +800,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.http_only:
         run.timings.append(("total", time.perf_counter() - started))
         keys = ("pgbench_tps", "service_awards_per_s", "http_awards_per_s", "http_p50_ms", "http_p99_ms")
-        extra = ("http_workers", "http_worker_cpu_ms_per_award", "statements_per_award", "cpu_ms_per_award")
+        extra = ("http_workers", "http_worker_cpu_ms_per_award", "http_db_cpu_ms_per_award")
+        extra += ("http_client_cpu_ms_per_award", "http_client", "statements_per_award", "cpu_ms_per_award")
         extra += ("pool_lock_hold_ms", "service_p50_ms", "service_p99_ms")
         if CITUS_WORKERS:
             extra += ("citus_refused",)
