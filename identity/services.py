@@ -13,7 +13,7 @@ from django.db import connections, router, transaction
 from django.db.models import F, QuerySet, Subquery
 from django.utils import timezone
 
-from perksu.db import prepared_cursor
+from perksu.db import prepared_read
 from perksu.errors import DomainError, NotFoundError, PermissionDeniedError
 from tenants.models import Tenant, User
 
@@ -70,7 +70,8 @@ class _TokenWithUser:
     Every API request authenticates, so this read is the API's hottest: building it
     through the ORM's compiler cost more CPU than the award's own statement. The SQL
     and the column converters (UUIDs and datetimes on SQLite) are made once; each
-    request only runs them, and on PostgreSQL as a prepared statement (`prepared_cursor`).
+    request only runs them, and on PostgreSQL as a prepared statement that is also the
+    request's connection health check (`perksu.db.prepared_read`).
     """
 
     _by_alias: dict[str, _TokenWithUser] = {}
@@ -98,11 +99,13 @@ class _TokenWithUser:
         self.compiler = ApiToken.objects.none().query.get_compiler(alias)
         self.converters = self.compiler.get_converters([f.get_col(f.model._meta.db_table) for f in fields])
 
-    def cursor(self):
-        # On PostgreSQL prepared once per connection (perksu.db): no parse and plan per request.
+    def rows(self, key_hash: str) -> list[tuple]:
+        # On PostgreSQL prepared once per connection, and the request's connection health check (perksu.db).
         if connections[self.alias].vendor == "postgresql":
-            return prepared_cursor(self.alias)
-        return connections[self.alias].cursor()
+            return prepared_read(self.sql, [key_hash], self.alias)
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(self.sql, [key_hash])
+            return cursor.fetchall()
 
     @classmethod
     def on(cls, alias: str) -> _TokenWithUser:
@@ -111,9 +114,7 @@ class _TokenWithUser:
         return cls._by_alias[alias]
 
     def fetch(self, key_hash: str) -> ApiToken | None:
-        with self.cursor() as cursor:
-            cursor.execute(self.sql, [key_hash])
-            rows = cursor.fetchall()
+        rows = self.rows(key_hash)
         if not rows:
             return None
         [row] = self.compiler.apply_converters(rows, self.converters) if self.converters else rows

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import FileField, JSONField
 
@@ -43,16 +43,55 @@ def prepared_cursor(using: str = DEFAULT_DB_ALIAS) -> Iterator[CursorWrapper]:
     Opened as Django opens its own cursors: the connection's health check (`CONN_HEALTH_CHECKS`,
     once per request) runs first, so a statement run here as a request's first is not sent down a
     connection the server has closed."""
+    connections[using].close_if_health_check_failed()
+    with _prepared(using) as cursor:
+        yield cursor
+
+
+@contextmanager
+def _prepared(using: str) -> Iterator[CursorWrapper]:
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     db = connections[using]
-    db.close_if_health_check_failed()
     db.ensure_connection()
     db.validate_thread_sharing()
     raw = ServerBindingCursor(db.connection)
     wrapped = _PreparedDebugCursor(raw, db) if db.queries_logged else db.make_cursor(raw)
     with wrapped as cursor:
         yield cursor
+
+
+def prepared_read(sql: str, params: Sequence, using: str = DEFAULT_DB_ALIAS) -> list[tuple]:
+    """The rows of a read-only statement, prepared once per connection (`prepared_cursor`), the
+    statement standing in for the connection's health check when one is due. PostgreSQL only.
+
+    With `CONN_HEALTH_CHECKS`, Django sends `SELECT 1` down a persistent connection before a
+    request's first statement, and replaces the connection if that fails: a round trip, and a
+    statement for PostgreSQL, on every request. A read can be its own check. When the check is
+    due (and no transaction is open), the read is sent at once; if it fails and the connection
+    then proves unusable (`is_usable`, Django's own check: the server closed it, restarted or
+    failed over), the connection is replaced and the read runs again on the new one — what the
+    check would have done, one round trip fewer. A read that fails on a usable connection raises
+    as usual. Only for reads: running one twice changes nothing.
+
+    The API's token read is every token request's first statement (identity.services)."""
+    db = connections[using]
+    due = db.connection is not None and db.health_check_enabled and not db.health_check_done and not db.in_atomic_block
+    if due:
+        try:
+            with _prepared(using) as cursor:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+        except DatabaseError:
+            if db.is_usable():
+                raise
+            db.close()
+        else:
+            db.health_check_done = True
+            return rows
+    with prepared_cursor(using) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def copy_insert(model, objs: list) -> int:

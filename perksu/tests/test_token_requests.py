@@ -127,3 +127,37 @@ def test_an_oversized_token_request_is_refused_at_the_edge(funded_tenant, manage
 def test_which_requests_skip_the_session_middleware(rf, path, header, expected):
     extra = {} if header is None else {"HTTP_AUTHORIZATION": header}
     assert token_api_request(rf.post(path, **extra)) is expected
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_token_read_is_the_requests_connection_health_check(funded_tenant, manager, employee, monkeypatch):
+    """No `SELECT 1` before a token request's first statement (the token read stands in for it:
+    perksu.db.prepared_read), and a connection the server ended since the last request is replaced,
+    the request answered as if nothing happened — what Django's health check does."""
+    import psycopg
+    from django.db import connections
+
+    connection = connections["default"]
+    client = _token_client(manager)
+    assert client.post(AWARD, _body(employee), format="json").status_code == 200
+    monkeypatch.setattr(connection, "health_check_enabled", True)
+    checked = []
+    usable = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: checked.append(True) or usable())
+
+    connection.health_check_done = False  # a request starts (close_old_connections)
+    response = client.post(AWARD, _body(employee), format="json")
+    assert response.status_code == 200, response.json()
+    assert checked == []
+
+    old = connection.connection.info.backend_pid
+    with psycopg.connect(**{**connection.get_connection_params(), "autocommit": True}) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [old])
+    connection.health_check_done = False
+    before = books()
+    response = client.post(AWARD, _body(employee), format="json")
+    assert response.status_code == 200, response.json()
+    assert connection.connection.info.backend_pid != old
+    assert books() != before  # the award was made, once, on the new connection
+    assert response.json()["recipient_new_wallet_balance"] == 30
