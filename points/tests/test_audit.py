@@ -146,3 +146,27 @@ def test_the_line_carries_no_secret_and_no_free_text(
     assert money_lines()
     for secret in (password, "hunter2", manager.email, employee.email, manager.password):
         assert secret not in text
+
+
+def test_below_info_nothing_is_built_or_deferred(
+    tenant, manager, caplog, monkeypatch, django_capture_on_commit_callbacks
+):
+    """With the money logger off (LOG_LEVEL=WARNING) a movement spends nothing on its line: no JSON,
+    no on-commit callback. On again, the line is back."""
+    from points import audit
+
+    def movement():
+        audit.log_movement("award", tenant_id=tenant.pk, actor_id=manager.pk, amount=5, wallet_after=5)
+
+    caplog.set_level(logging.WARNING, logger="perksu.money")
+    with monkeypatch.context() as patched, django_capture_on_commit_callbacks() as callbacks:
+        patched.setattr(audit.json, "dumps", lambda *a, **k: pytest.fail("a dropped line was built"))
+        movement()
+    assert callbacks == []
+
+    caplog.set_level(logging.INFO, logger="perksu.money")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        movement()
+    assert len(callbacks) == 1
+    [record] = [r for r in caplog.records if r.name == "perksu.money"]
+    assert json.loads(record.getMessage())["amount"] == 5
