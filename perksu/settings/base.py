@@ -233,6 +233,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # DRF's negotiation, without parsing an absent, `*/*` or `application/json` Accept header.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "perksu.api.negotiation.ContentNegotiation",
     # Counts only views marked `throttle_scope = "money"`, at MONEY_POST_RATE per user.
     "DEFAULT_THROTTLE_CLASSES": ["perksu.throttling.MoneyScopeThrottle"],
     "DEFAULT_METADATA_CLASS": "perksu.api.metadata.Metadata",
