@@ -24,6 +24,8 @@ from tenants.models import Tenant
 from .pagination import Pagination
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Read from META as WSGI names it, without building `request.headers` from every META key.
+IDEMPOTENCY_META = "HTTP_IDEMPOTENCY_KEY"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
@@ -84,7 +86,7 @@ def money_response(
         status, body = operation()
         return status, json.loads(json.dumps(body, cls=DjangoJSONEncoder))
 
-    key = request.headers.get(IDEMPOTENCY_HEADER)
+    key = request.META.get(IDEMPOTENCY_META)
     outcome = run_idempotent(
         user=request.user,
         scope=scope,
