@@ -22,9 +22,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest
-from rest_framework.authentication import get_authorization_header
 
-from perksu.api.authentication import KEYWORDS
+from perksu.api.authentication import KEYWORDS, authorization_header
 
 API_PREFIX = "/api/"
 _MEMO = "_perksu_token_api"
@@ -37,7 +36,7 @@ def token_api_request(request: HttpRequest) -> bool:
     if memo is None:
         memo = False
         if request.path_info.startswith(API_PREFIX):
-            parts = get_authorization_header(request).split()
+            parts = authorization_header(request).split()
             memo = bool(parts) and parts[0].lower() in KEYWORDS
         request.__dict__[_MEMO] = memo
     return memo

@@ -161,3 +161,27 @@ def test_the_token_read_is_the_requests_connection_health_check(funded_tenant, m
     assert connection.connection.info.backend_pid != old
     assert books() != before  # the award was made, once, on the new connection
     assert response.json()["recipient_new_wallet_balance"] == 30
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer abc", "Token  abc def", "bearer \u00e9t\u00e9", "Basic x"])
+def test_the_authorization_header_is_read_as_drf_reads_it(rf, header):
+    from rest_framework.authentication import get_authorization_header
+
+    from perksu.api.authentication import authorization_header
+
+    request = rf.post("/api/v1/points/award-to-user", **({} if header is None else {"HTTP_AUTHORIZATION": header}))
+    assert authorization_header(request) == get_authorization_header(request)
+
+
+def test_a_token_award_never_builds_request_headers(funded_tenant, manager, employee, monkeypatch):
+    """Nothing on a token award's path reads `request.headers` (a mapping of every header, built on
+    first use): the Authorization, Accept and Idempotency-Key headers are read from META."""
+    from django.http import request as django_request
+
+    client = _token_client(manager)
+    built = []
+    real = django_request.HttpHeaders.__init__
+    monkeypatch.setattr(django_request.HttpHeaders, "__init__", lambda self, meta: built.append(1) or real(self, meta))
+    response = client.post(AWARD, _body(employee), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert response.status_code == 200, response.json()
+    assert built == []
