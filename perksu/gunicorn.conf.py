@@ -33,3 +33,13 @@ keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
+
+
+def post_worker_init(worker):
+    """Import every route module before the worker takes requests. Django loads the URLconf (and with
+    it every app's API module and the schema's) on a worker's first request: that request waited
+    about half a second of CPU, and in the bench the imports of a fresh worker spilled into the
+    measured window (docs/PERFORMANCE.md, "The app tier")."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - the import is the point
