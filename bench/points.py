@@ -10,7 +10,9 @@ overdraft count and `reconcile()`:
 
 1. pgbench TPC-B-like, scale 1 (one hot branch row), N clients: the physical limit;
 2. the award service from N processes against one tenant pool;
-3. the award endpoint under gunicorn (2, 3 and 4 workers tried, the best kept), N client threads;
+3. the award endpoint under gunicorn (2, 3 and 4 workers tried, the best kept), N client threads
+   (raw sockets, requests encoded once; `--http-client stdlib` for `http.client`; both check every
+   answer's status and body), with the CPU per award of the workers, their backends and the clients;
 4. a distribution to 10,000 members, and the same effect as hand SQL on an identical tenant;
 5. reconcile over ≥ 200,000 (--quick) / 1,000,000 ledger rows, and the minimal hand SQL;
 6. insights (bench/insights.py): a tenant of 1,000,000 recognitions, 5,000,000 ledger rows and
