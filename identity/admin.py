@@ -21,10 +21,13 @@ class ScimTokenAddForm(forms.ModelForm):
 @admin.register(ScimToken, site=console)
 class ScimTokenAdmin(ServiceErrorsMixin, PlatformAdminMixin, admin.ModelAdmin):
     list_display = ["name", "tenant", "prefix", "created_at", "last_used_at", "created_by"]
-    list_select_related = ["tenant", "created_by"]
+    list_select_related = ["tenant"]  # the creator (maybe platform staff) is read apart: get_queryset
     list_filter = ["tenant"]
     form = ScimTokenAddForm
     actions = ["revoke"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("created_by")
 
     def has_change_permission(self, request, obj=None) -> bool:
         return obj is None and super().has_change_permission(request, obj)

@@ -147,7 +147,7 @@ class ScimTokenListView(APIView):
     )
     def get(self, request):
         tenant = _tenant_of(request, request.query_params.get("tenant_id"))
-        tokens = ScimToken.objects.filter(tenant=tenant).select_related("created_by")
+        tokens = ScimToken.objects.filter(tenant=tenant).prefetch_related("created_by")
         paginator = KeysetPagination()
         page = paginator.paginate_queryset(tokens, request, view=self)
         return paginator.get_paginated_response(ScimTokenOutput(page, many=True).data)

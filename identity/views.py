@@ -93,7 +93,7 @@ def integrations(request: HttpRequest) -> HttpResponse:
                 form = ScimTokenForm()
             except DomainError as exc:
                 form.add_error("name", exc.message)
-    tokens = ScimToken.objects.filter(tenant=tenant).select_related("created_by").order_by("-created_at", "-id")[:100]
+    tokens = ScimToken.objects.filter(tenant=tenant).prefetch_related("created_by").order_by("-created_at", "-id")[:100]
     return render(
         request,
         "identity/integrations.html",

@@ -328,7 +328,8 @@ class _ReadOnlyViewSet(ReplicaListMixin, mixins.ListModelMixin, mixins.RetrieveM
     ),
 )
 class AllocationLogViewSet(_ReadOnlyViewSet):
-    queryset = AllocationLog.objects.select_related("tenant", "actor")
+    # The actor may be platform staff, in the platform's tenant: read apart by id, not joined (docs/SCALING.md).
+    queryset = AllocationLog.objects.select_related("tenant").prefetch_related("actor")
     serializer_class = AllocationLogOutput
     filterset_class = AllocationLogFilter
     permission_classes = [IsManagerOrPlatform]
@@ -340,7 +341,7 @@ class AllocationLogViewSet(_ReadOnlyViewSet):
     retrieve=extend_schema(summary="One billing log entry", responses={200: BillingLogOutput, **ERROR_RESPONSES}),
 )
 class BillingLogViewSet(_ReadOnlyViewSet):
-    queryset = PlatformBillingLog.objects.select_related("tenant", "admin")
+    queryset = PlatformBillingLog.objects.select_related("tenant").prefetch_related("admin")
     serializer_class = BillingLogOutput
     filterset_class = BillingLogFilter
     permission_classes = [IsPlatformAdmin]

@@ -54,7 +54,7 @@ def programme_settings(request: HttpRequest) -> HttpResponse:
         "form": form,
         "values": CompanyValue.objects.filter(tenant_id=tenant.pk).order_by("position", "name"),
         "value_form": ValueForm(),
-        "changes": SettingsChangeLog.objects.filter(tenant_id=tenant.pk).select_related("actor")[:20],
+        "changes": SettingsChangeLog.objects.filter(tenant_id=tenant.pk).prefetch_related("actor")[:20],
     }
     return render(request, "recognition/settings.html", context, status=status)
 

@@ -56,7 +56,7 @@ def tenant_settings_view(model_admin, request, object_id: str):
         "tenant": tenant,
         "form": form,
         "change_url": change_url,
-        "changes": SettingsChangeLog.objects.filter(tenant_id=tenant.pk).select_related("actor")[:RECENT_CHANGES],
+        "changes": SettingsChangeLog.objects.filter(tenant_id=tenant.pk).prefetch_related("actor")[:RECENT_CHANGES],
         "changes_url": reverse("admin:tenants_settingschangelog_changelist", current_app=site)
         + f"?tenant__id__exact={tenant.pk}",
         "values_url": reverse("admin:recognition_companyvalue_changelist", current_app=site)

@@ -1,0 +1,76 @@
+"""Columns that may name a platform admin on a customer's row (an allocation's actor, a billing
+line's admin, a settings change's actor, a SCIM token's creator) are read apart by id, never
+joined to `users`.
+
+Staff's user rows are in the platform's own tenant, so such a join crosses tenants: on Citus,
+with `users` distributed by tenant, it is refused ("complex joins are only supported when all
+distributed tables are co-located…", docs/SCALING.md). The lists that show these columns
+prefetch the person with a second statement instead; the rows and names shown are the same."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from identity.services import api_token_issue, scim_token_create
+from points.services import tenant_allocate
+from tenants.services import tenant_settings_update
+
+pytestmark = pytest.mark.django_db
+
+STAFF_TABLES = ("allocation_logs", "platform_billing_logs", "settings_change_logs", "identity_scim_tokens")
+
+
+def _joins_to_users(ctx) -> list[str]:
+    return [
+        q["sql"][:300]
+        for q in ctx.captured_queries
+        if any(f'FROM "{t}"' in q["sql"] for t in STAFF_TABLES) and re.search(r'JOIN "users"', q["sql"])
+    ]
+
+
+@pytest.fixture
+def scene(tenant, manager, platform_admin):
+    tenant_allocate(actor=platform_admin, tenant_id=tenant.pk, amount=100, reference_note="INV-1")
+    tenant_settings_update(tenant=tenant, actor=platform_admin, changes={"allowance_employee": 77})
+    scim_token_create(tenant=tenant, name="Okta", actor=platform_admin)
+    return tenant
+
+
+def _get(client, url: str) -> str:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    assert _joins_to_users(ctx) == [], url
+    return response.content.decode()
+
+
+def test_the_console_and_the_api_read_staff_actors_apart(scene, platform_admin, manager):
+    console = Client()
+    console.force_login(platform_admin)
+    for url in (
+        "/admin/points/allocationlog/",
+        "/admin/points/platformbillinglog/",
+        "/admin/identity/scimtoken/",
+        f"/admin/tenants/tenant/{scene.pk}/settings/",
+    ):
+        page = _get(console, url)
+        assert platform_admin.email in page or platform_admin.full_name in page, url
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_issue(user=platform_admin, name='t')[1]}")
+    for url in ("/api/v1/points/allocation-logs/", "/api/v1/points/billing-logs/"):
+        with CaptureQueriesContext(connection) as ctx:
+            response = api.get(url)
+        assert response.status_code == 200 and response.json()["results"], url
+        assert _joins_to_users(ctx) == [], url
+
+    pages = Client()
+    pages.force_login(manager)
+    for url in ("/manage/settings/", "/manage/integrations/"):
+        _get(pages, url)
