@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import ReadOnlyPasswordHashField
 
-from .models import LOCALES, Role, Tenant, TenantSlug, User
+from .models import LOCALES, Role, Tenant, TenantSlug, User, email_key
 
 TENANT_CREATE_FIELDS = (
     "name",
@@ -97,7 +97,7 @@ class UserAddForm(forms.ModelForm):
         self.fields["tenant"].help_text = "Required for every role except platform admin."
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
+        email = email_key(self.cleaned_data["email"])
         if User.objects.email_taken(email):
             raise forms.ValidationError(f"A user with email {email} already exists.")
         return email
@@ -129,7 +129,7 @@ class UserChangeForm(forms.ModelForm):
         fields = ("email", "full_name", "role", "is_active")
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
+        email = email_key(self.cleaned_data["email"])
         if User.objects.email_taken(email, exclude=self.instance):
             raise forms.ValidationError(f"A user with email {email} already exists.")
         return email

@@ -101,7 +101,7 @@ def user_create(
     from points.models import LeadBudget
     from wallets.models import Wallet
 
-    email = (email or "").strip().lower()
+    email = email_key(email)
     try:
         validate_email(email)
     except ValidationError as exc:

@@ -11,14 +11,14 @@ def email_rows(apps, schema_editor):
     db = schema_editor.connection.alias
     User = apps.get_model("tenants", "User")
     UserEmail = apps.get_model("tenants", "UserEmail")
-    users = list(User.objects.using(db).values_list("email", "tenant_id", "id"))
-    twice = [email for email, n in Counter(e.strip().lower() for e, _, _ in users).items() if n > 1]
+    users = [(e.strip().lower(), t, i) for e, t, i in User.objects.using(db).values_list("email", "tenant_id", "id")]
+    twice = [email for email, n in Counter(e for e, _, _ in users).items() if n > 1]
     if twice:
         raise RuntimeError(
             "These e-mails belong to more than one user once lower-cased; give each user its own address "
             f"before migrating: {', '.join(sorted(twice)[:20])}"
         )
-    rows = [UserEmail(email=e.strip().lower(), tenant_id=t, user_id=i) for e, t, i in users]
+    rows = [UserEmail(email=e, tenant_id=t, user_id=i) for e, t, i in users]
     UserEmail.objects.using(db).bulk_create(rows, batch_size=1000)
 
 
