@@ -207,7 +207,7 @@ def _stdlib_client(port: int, token: str, recipient_ids: list[str], duration: fl
     deadline = time.perf_counter() + duration
     while (t0 := time.perf_counter()) < deadline:
         recipient = recipient_ids[i % len(recipient_ids)]
-        body = json.dumps({"to_user_id": recipient, "amount": 1, "recognition_message": MESSAGE})
+        body = award_body(recipient)
         i += 1
         try:
             conn.request("POST", AWARD_PATH, body, headers)
@@ -249,12 +249,17 @@ def award_answer_problem(status: int, payload: bytes, recipient: str) -> str | N
     return None
 
 
+def award_body(recipient: str) -> str:
+    """The JSON body of a 1-point award to `recipient`, as both clients send it."""
+    return json.dumps({"to_user_id": recipient, "amount": 1, "recognition_message": MESSAGE})
+
+
 def award_requests(port: int, token: str, recipient_ids: list[str]) -> list[bytes]:
     """Each recipient's award request, encoded once: the bytes `http.client` would send
     (request line, Host, Accept-Encoding, Content-Length, Authorization, Content-Type, body)."""
     out = []
     for recipient in recipient_ids:
-        body = json.dumps({"to_user_id": recipient, "amount": 1, "recognition_message": MESSAGE}).encode()
+        body = award_body(recipient).encode()
         head = (
             f"POST {AWARD_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept-Encoding: identity\r\n"
             f"Content-Length: {len(body)}\r\nAuthorization: Bearer {token}\r\n"

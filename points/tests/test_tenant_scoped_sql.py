@@ -212,6 +212,22 @@ def test_a_lock_by_id_alone_is_caught(scene, manager, employee, monkeypatch):
     assert any(offences(s) == ["wallets"] for s in sqls)
 
 
+def _a_pending_delivery(owner, now) -> None:
+    """An endpoint of `owner` that hears every event, and one delivery of an event to it."""
+    from webhooks import payloads
+    from webhooks.models import WebhookEndpoint
+    from webhooks.services import deliveries_for_event
+
+    WebhookEndpoint.objects.create(
+        tenant=owner, url="https://hooks.example.com/in", events=["*"], secret="s", created_at=now
+    )
+    message = payloads.EventMessage(
+        id=uuid.uuid4(), type="recognition.created", tenant_id=owner.pk, occurred_at=now,
+        data={"points": 1}, tenant_name=owner.name,
+    )  # fmt: skip
+    assert deliveries_for_event(message, now=now) == 1
+
+
 def test_the_event_dispatcher_and_the_webhook_claim_lock_and_mark_each_tenants_rows_by_tenant(tenant, other_tenant):
     """The two workers' claims take rows of every tenant: each lock and each write names one tenant."""
     from django.utils import timezone
@@ -219,21 +235,12 @@ def test_the_event_dispatcher_and_the_webhook_claim_lock_and_mark_each_tenants_r
     from events import event_types
     from events.dispatch import dispatch_pending
     from events.services import record_event
-    from webhooks import delivery, payloads
-    from webhooks.models import WebhookEndpoint
-    from webhooks.services import deliveries_for_event
+    from webhooks import delivery
 
     now = timezone.now()
     for owner in (tenant, other_tenant):
         record_event(tenant_id=owner.pk, name=event_types.REDEMPTION_REFUNDED, payload={"x": 1})
-        WebhookEndpoint.objects.create(
-            tenant=owner, url="https://hooks.example.com/in", events=["*"], secret="s", created_at=now
-        )
-        message = payloads.EventMessage(
-            id=uuid.uuid4(), type="recognition.created", tenant_id=owner.pk, occurred_at=now,
-            data={"points": 1}, tenant_name=owner.name,
-        )  # fmt: skip
-        assert deliveries_for_event(message, now=now) == 1
+        _a_pending_delivery(owner, now)
     sqls = _captured(lambda: dispatch_pending())
     claimed = []
     sqls += _captured(lambda: claimed.extend(delivery.claim(limit=10, now=now)))
@@ -266,19 +273,10 @@ def test_saving_a_stored_endpoint_or_rule_updates_it_by_tenant(tenant, manager):
 def test_a_platform_admins_redelivery_locks_the_delivery_by_its_tenant(tenant, platform_admin):
     from django.utils import timezone
 
-    from webhooks import payloads
-    from webhooks.models import WebhookDelivery, WebhookEndpoint
-    from webhooks.services import deliveries_for_event, delivery_redeliver
+    from webhooks.models import WebhookDelivery
+    from webhooks.services import delivery_redeliver
 
-    now = timezone.now()
-    WebhookEndpoint.objects.create(
-        tenant=tenant, url="https://hooks.example.com/in", events=["*"], secret="s", created_at=now
-    )
-    message = payloads.EventMessage(
-        id=uuid.uuid4(), type="recognition.created", tenant_id=tenant.pk, occurred_at=now,
-        data={"points": 1}, tenant_name=tenant.name,
-    )  # fmt: skip
-    assert deliveries_for_event(message, now=now) == 1
+    _a_pending_delivery(tenant, timezone.now())
     delivery = WebhookDelivery.objects.get()
     sqls = _captured(lambda: delivery_redeliver(actor=platform_admin, delivery_id=delivery.pk))
     locks = [s for s in sqls if "FOR UPDATE" in s.upper()]
