@@ -275,6 +275,7 @@ def record(outcomes: list[Outcome], *, now: dt.datetime) -> list[WebhookEndpoint
         updates = [
             WebhookDelivery(
                 pk=o.job.delivery_id,
+                tenant_id=o.job.tenant_id,
                 status=WebhookDelivery.Status.SUCCEEDED,
                 next_attempt_at=None,
                 last_attempt_at=o.started_at,
@@ -292,40 +293,46 @@ def record(outcomes: list[Outcome], *, now: dt.datetime) -> list[WebhookEndpoint
             updates.append(
                 WebhookDelivery(
                     pk=o.job.delivery_id,
+                    tenant_id=o.job.tenant_id,
                     status=status,
                     next_attempt_at=due,
                     last_attempt_at=o.started_at,
                     last_status_code=o.status_code,
                 )
             )
-        if updates:
-            WebhookDelivery.objects.bulk_update(
-                updates, ["status", "next_attempt_at", "last_attempt_at", "last_status_code"]
+        # A batch spans tenants: each tenant's rows are updated by (tenant_id, id), one statement per tenant,
+        # so on a cluster every statement goes to that tenant's shard alone (docs/SCALING.md).
+        by_tenant: dict[object, list[WebhookDelivery]] = {}
+        for delivery in updates:
+            by_tenant.setdefault(delivery.tenant_id, []).append(delivery)
+        for tenant_id, deliveries in by_tenant.items():
+            WebhookDelivery.objects.filter(tenant_id=tenant_id).bulk_update(
+                deliveries, ["status", "next_attempt_at", "last_attempt_at", "last_status_code"]
             )
 
-        by_endpoint: dict[object, list[Outcome]] = {}
+        by_endpoint: dict[tuple[object, object], list[Outcome]] = {}
         for o in sorted(outcomes, key=lambda o: o.started_at):
-            by_endpoint.setdefault(o.job.endpoint_id, []).append(o)
-        for endpoint_id, results in by_endpoint.items():
+            by_endpoint.setdefault((o.job.tenant_id, o.job.endpoint_id), []).append(o)
+        for (tenant_id, endpoint_id), results in by_endpoint.items():
             last_success = max((i for i, o in enumerate(results) if o.succeeded), default=None)
-            endpoints = WebhookEndpoint.objects.filter(pk=endpoint_id)
+            endpoints = WebhookEndpoint.objects.filter(tenant_id=tenant_id, pk=endpoint_id)
             if last_success is not None:
                 endpoints.update(consecutive_failures=len(results) - last_success - 1)
             else:
                 endpoints.update(consecutive_failures=F("consecutive_failures") + len(results))
-            disabled += _disable_if_failing(endpoint_id, now=now)
+            disabled += _disable_if_failing(tenant_id, endpoint_id, now=now)
     return disabled
 
 
-def _disable_if_failing(endpoint_id, *, now: dt.datetime) -> list[WebhookEndpoint]:
+def _disable_if_failing(tenant_id, endpoint_id, *, now: dt.datetime) -> list[WebhookEndpoint]:
     limit = disable_after()
     reason = f"Disabled after {limit} consecutive failed deliveries."
-    changed = WebhookEndpoint.objects.filter(pk=endpoint_id, is_active=True, consecutive_failures__gte=limit).update(
-        is_active=False, disabled_at=now, disabled_reason=reason, updated_at=now
-    )
+    changed = WebhookEndpoint.objects.filter(
+        tenant_id=tenant_id, pk=endpoint_id, is_active=True, consecutive_failures__gte=limit
+    ).update(is_active=False, disabled_at=now, disabled_reason=reason, updated_at=now)
     if not changed:
         return []
-    endpoint = WebhookEndpoint.objects.select_related("tenant").get(pk=endpoint_id)
+    endpoint = WebhookEndpoint.objects.select_related("tenant").get(tenant_id=tenant_id, pk=endpoint_id)
     from .notify import endpoint_disabled
 
     endpoint_disabled(endpoint)

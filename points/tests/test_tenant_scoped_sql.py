@@ -285,3 +285,32 @@ def test_a_platform_admins_redelivery_locks_the_delivery_by_its_tenant(tenant, p
     assert '"webhook_deliveries"."tenant_id" = ' in locks[0].split(" WHERE ", 1)[1], locks[0]
     delivery.refresh_from_db()
     assert delivery.redeliver_requested
+
+
+def test_recording_a_batch_of_webhook_attempts_updates_each_tenants_rows_by_tenant(tenant, other_tenant, settings):
+    """One batch holds deliveries of several tenants: the deliveries' new state, the endpoints' failure counts
+    and an endpoint's disabling are each written by (tenant_id, id)."""
+    from django.utils import timezone
+
+    from webhooks import delivery
+    from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    settings.WEBHOOK_DISABLE_AFTER = 1
+    now = timezone.now()
+    for owner in (tenant, other_tenant):
+        _a_pending_delivery(owner, now)
+    jobs = delivery.claim(limit=10, now=now)
+    outcomes = [
+        delivery.Outcome(job=j, started_at=now, succeeded=j.tenant_id == tenant.pk, status_code=500 if
+                         j.tenant_id != tenant.pk else 200, latency_ms=3, error="", excerpt="")
+        for j in jobs
+    ]  # fmt: skip
+    sqls = _captured(lambda: delivery.record(outcomes, now=now))
+    writes = [s for s in sqls if s.lstrip().upper().startswith("UPDATE")]
+    # Per tenant: its deliveries, its endpoint's failure count, and its disabling (a no-op for the one that succeeded).
+    assert len(writes) == 6, "\n".join(w[:70] for w in writes)
+    assert [(offences(s), s[:200]) for s in writes if offences(s)] == []
+    assert all('"tenant_id" = ' in s.split(" WHERE ", 1)[1] for s in writes), writes
+    assert WebhookDelivery.objects.get(tenant=tenant).status == WebhookDelivery.Status.SUCCEEDED
+    assert WebhookEndpoint.objects.get(tenant=other_tenant).is_active is False
+    assert WebhookEndpoint.objects.get(tenant=tenant).is_active is True
