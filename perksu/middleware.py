@@ -17,11 +17,15 @@ the edge checks (perksu/edge.py), the replica pin and the formatting middleware.
 
 from __future__ import annotations
 
+import contextvars
+
+from django.contrib import auth
 from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from perksu.api.authentication import KEYWORDS, authorization_header
 
@@ -61,6 +65,33 @@ async def _anonymous():
     return AnonymousUser()
 
 
+# The signed-in user's tenant, kept in the session beside Django's user id (written at login). Django gives
+# an authentication backend's `get_user` the id alone; while the session's user is read, this names the
+# tenant too, so the read is `WHERE tenant_id = … AND id = …` and on a cluster goes to that tenant's shard
+# instead of every shard of `users` (docs/SCALING.md). A session from before it was kept reads by id alone.
+SESSION_TENANT_KEY = "_perksu_tenant_id"
+session_tenant: contextvars.ContextVar[str | None] = contextvars.ContextVar("perksu_session_tenant", default=None)
+
+
+def remember_session_tenant(sender, request, user, **kwargs) -> None:
+    """`user_logged_in` receiver: keep the user's tenant in the session Django just signed them into."""
+    session = getattr(request, "session", None)
+    if session is not None and getattr(user, "tenant_id", None) is not None:
+        session[SESSION_TENANT_KEY] = str(user.tenant_id)
+
+
+def session_user(request):
+    """The session's user as `django.contrib.auth.get_user` reads it (backend, session hash and all), with the
+    session's tenant handed to the backend; cached on the request as Django's middleware does."""
+    if not hasattr(request, "_cached_user"):
+        reset = session_tenant.set(request.session.get(SESSION_TENANT_KEY))
+        try:
+            request._cached_user = auth.get_user(request)
+        finally:
+            session_tenant.reset(reset)
+    return request._cached_user
+
+
 class AuthenticationMiddleware(_SkippedOnTokenApi, DjangoAuthenticationMiddleware):
     def __call__(self, request):
         if token_api_request(request):
@@ -69,6 +100,10 @@ class AuthenticationMiddleware(_SkippedOnTokenApi, DjangoAuthenticationMiddlewar
             request.auser = _anonymous
             return self.get_response(request)
         return super().__call__(request)
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: session_user(request))
 
 
 class MessageMiddleware(_SkippedOnTokenApi, DjangoMessageMiddleware):

@@ -170,10 +170,17 @@ class ThrottledModelBackend(ModelBackend):
         name, its locale and time zone for formatting), so this saves a query on each of them."""
         from django.contrib.auth import get_user_model
 
+        from perksu.middleware import session_tenant
+
         model = get_user_model()
+        users = model._default_manager.select_related("tenant")
+        tenant_id = session_tenant.get()
         try:
-            user = model._default_manager.select_related("tenant").get(pk=user_id)
-        except model.DoesNotExist:
+            if tenant_id is not None:
+                # The session's tenant (perksu.middleware): the read names it, as every read of a tenant's rows.
+                users = users.filter(tenant_id=tenant_id)
+            user = users.get(pk=user_id)
+        except (model.DoesNotExist, ValidationError):
             return None
         return user if self.user_can_authenticate(user) else None
 
