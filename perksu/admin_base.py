@@ -17,6 +17,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from django.contrib import admin, messages
@@ -157,10 +158,25 @@ class _Echo:
         return value
 
 
+def _chunks(rows: Iterator, size: int) -> Iterator[list]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
 class LedgerAdmin(PlatformAdminMixin, admin.ModelAdmin):
-    """Read-only, filterable, exportable. Subclasses set `csv_columns`: (header, "dotted.path")."""
+    """Read-only, filterable, exportable. Subclasses set `csv_columns`: (header, "dotted.path").
+
+    `people_apart` names the columns that may point at platform staff (an allocation's actor, a billing
+    line's admin, a settings change's actor). Staff's user rows sit in the platform's own tenant, so a
+    join from a customer's row to them crosses tenants, which a cluster distributed by tenant refuses
+    (docs/SCALING.md). For those columns the CSV export reads the person apart by id, a chunk at a
+    time, and the search (`people_search_fields`, e.g. "actor__email") finds the people first, among
+    the column's own values, and then the rows by their ids. A person matches when their field holds
+    the whole search text."""
 
     csv_columns: list[tuple[str, str]] = []
+    people_apart: tuple[str, ...] = ()
+    people_search_fields: tuple[str, ...] = ()
     change_list_template = "admin/perksu/ledger_change_list.html"
     date_hierarchy = "created_at"
     # Ledgers grow to millions of rows: skip the unfiltered COUNT(*) on every page.
@@ -212,9 +228,56 @@ class LedgerAdmin(PlatformAdminMixin, admin.ModelAdmin):
 
     def _csv_lines(self, queryset) -> Iterator[str]:
         """Plain column values (`values_list` with the joins the paths need), fetched in
-        chunks from a server-side cursor: no model instances, memory flat on any ledger size."""
+        chunks from a server-side cursor: no model instances, memory flat on any ledger size.
+        A `people_apart` column is fetched as its id, and its people read by id once a chunk."""
         writer = csv.writer(_Echo())
         yield writer.writerow([header for header, _ in self.csv_columns])
-        lookups = [path.replace(".", "__") for _, path in self.csv_columns]
-        for row in queryset.values_list(*lookups).iterator(chunk_size=CSV_CHUNK):
-            yield writer.writerow([csv_cell(value) for value in row])
+        lookups, apart = [], {}
+        for i, (_, dotted) in enumerate(self.csv_columns):
+            head, _, rest = dotted.partition(".")
+            if head in self.people_apart and rest:
+                lookups.append(self.opts.get_field(head).attname)
+                apart[i] = rest
+            else:
+                lookups.append(dotted.replace(".", "__"))
+        people: dict[tuple[str, object], object] = {}
+        rows = queryset.values_list(*lookups).iterator(chunk_size=CSV_CHUNK)
+        for chunk in _chunks(rows, CSV_CHUNK):
+            if apart:
+                self._read_people(chunk, apart, people)
+            for row in chunk:
+                yield writer.writerow(
+                    [
+                        csv_cell(people.get((apart[i], value)) if i in apart and value is not None else value)
+                        for i, value in enumerate(row)
+                    ]
+                )
+
+    @staticmethod
+    def _read_people(chunk: list[tuple], apart: dict[int, str], people: dict) -> None:
+        from django.contrib.auth import get_user_model
+
+        wanted = {row[i] for row in chunk for i in apart if row[i] is not None}
+        wanted -= {pk for (_, pk) in people}
+        if not wanted:
+            return
+        fields = sorted(set(apart.values()))
+        for pk, *values in get_user_model()._base_manager.filter(pk__in=wanted).values_list("pk", *fields):
+            people.update({(field, pk): value for field, value in zip(fields, values, strict=True)})
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if not self.people_search_fields or not term:
+            return found, may_have_duplicates
+        from django.contrib.auth import get_user_model
+
+        people = get_user_model()._base_manager
+        matches = models.Q()
+        for lookup in self.people_search_fields:
+            head, rest = lookup.split("__", 1)
+            column = self.opts.get_field(head).attname
+            named = self.model._base_manager.exclude(**{column: None}).order_by().values_list(column, flat=True)
+            ids = people.filter(pk__in=list(named.distinct()), **{f"{rest}__icontains": term}).values_list("pk")
+            matches |= models.Q(**{f"{column}__in": [pk for (pk,) in ids]})
+        return found | queryset.filter(matches), may_have_duplicates

@@ -19,7 +19,9 @@ class AllocationLogAdmin(LedgerAdmin):
     list_filter = ("kind", "tenant")
     # The actor is platform staff, in the platform's tenant: read apart by id, not joined (docs/SCALING.md).
     list_select_related = ("tenant",)
-    search_fields = ("reference_note", "tenant__name", "tenant__slug", "actor__email")
+    search_fields = ("reference_note", "tenant__name", "tenant__slug")
+    people_apart = ("actor",)
+    people_search_fields = ("actor__email",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("actor")
@@ -45,7 +47,9 @@ class PlatformBillingLogAdmin(LedgerAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("admin")
 
-    search_fields = ("reference_note", "tenant__name", "tenant__slug", "admin__email")
+    search_fields = ("reference_note", "tenant__name", "tenant__slug")
+    people_apart = ("admin",)
+    people_search_fields = ("admin__email",)
     csv_columns = [
         ("id", "id"),
         ("created_at", "created_at"),

@@ -212,8 +212,15 @@ class SettingsChangeLogAdmin(LedgerAdmin):
 
     list_display = ("created_at", "tenant", "actor", "field", "old_value", "new_value")
     list_filter = ("field", "tenant")
-    list_select_related = ("tenant", "actor")
-    search_fields = ("field", "actor__email", "tenant__slug")
+    # The actor may be platform staff, in the platform's tenant: read apart by id, not joined (LedgerAdmin).
+    list_select_related = ("tenant",)
+    search_fields = ("field", "tenant__slug")
+    people_apart = ("actor",)
+    people_search_fields = ("actor__email",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("actor")
+
     csv_columns = [
         ("created_at", "created_at"),
         ("tenant", "tenant.slug"),
