@@ -18,11 +18,12 @@ statements) it binds on the server without preparing.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, InternalError, connection, connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import FileField, JSONField
 
@@ -138,15 +139,25 @@ def copy_rows(model, columns: list[str], rows: Iterable[Sequence]) -> int:
     statement = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({quoted}) FROM STDIN"
     count = 0
     # wrap_database_errors: a unique violation is Django's IntegrityError, as from any other statement.
-    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            out = list(row)
-            for i, convert in enumerate(converters):
-                if convert is not None:
-                    out[i] = convert(out[i])
-            copy.write_row(out)
-            count += 1
+    try:
+        with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                out = list(row)
+                for i, convert in enumerate(converters):
+                    if convert is not None:
+                        out[i] = convert(out[i])
+                copy.write_row(out)
+                count += 1
+    except InternalError as exc:
+        # A Citus coordinator passes on a worker's COPY error by its message alone, as an internal error
+        # (SQLSTATE XX000): a constraint's refusal is still an IntegrityError to the caller.
+        if _CONSTRAINT_REFUSAL.search(str(exc)):
+            raise IntegrityError(*exc.args) from exc
+        raise
     return count
+
+
+_CONSTRAINT_REFUSAL = re.compile(r"\bviolates (?:unique|foreign key|check|not-null|exclusion) constraint\b")
 
 
 def copy_out(sql: str, params: Sequence) -> Iterator[bytes]:

@@ -148,8 +148,14 @@ def allow_erasing_attempts(endpoint_id: UUID) -> None:
     deleted (PostgreSQL; SQLite has no trigger)."""
     if connection.vendor != "postgresql":
         return
+    value = str(UUID(str(endpoint_id)))  # a UUID's text only: safe as the literal SET needs
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('perksu.webhook_attempts_erasable', %s, true)", [str(endpoint_id)])
+        # SET LOCAL is set_config(…, true). On a Citus cluster the attempts and their trigger are on the
+        # workers: with `citus.propagate_set_commands = local` the coordinator sends SET LOCAL to them at the
+        # start of their part of this transaction (a function call's setting would stay on the coordinator).
+        # On plain PostgreSQL the first line sets an unused placeholder, ended with the transaction.
+        cursor.execute("SET LOCAL citus.propagate_set_commands TO 'local'")
+        cursor.execute(f"SET LOCAL perksu.webhook_attempts_erasable TO '{value}'")
 
 
 def endpoint_rotate_secret(*, actor: User, endpoint_id: UUID | str) -> CreatedEndpoint:

@@ -3,7 +3,7 @@
 import uuid
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import DatabaseError, IntegrityError, InternalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -47,6 +47,30 @@ def test_copy_rows_stores_json_as_the_encoder_would_and_a_duplicate_is_an_integr
     clash = User(id=uuid.uuid4(), email=member.email, full_name="Clash", tenant=tenant)
     with pytest.raises(IntegrityError):
         copy_insert(User, [clash])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("message", "raised"),
+    [
+        ('duplicate key value violates unique constraint "users_tenant_email_key"', IntegrityError),
+        ('insert or update on table "x" violates foreign key constraint "x_fk"', IntegrityError),
+        ("could not connect to the worker", InternalError),
+    ],
+)
+def test_a_constraint_refusal_that_citus_reports_as_an_internal_error_is_an_integrity_error(tenant, message, raised):
+    """A Citus coordinator reports a worker's COPY error with its message only (SQLSTATE XX000, Django's
+    InternalError); here the same error is raised in the middle of a real COPY."""
+
+    def rows():
+        yield (uuid.uuid4(), tenant.pk, "user.created", {}, None, timezone.now(), None)
+        raise InternalError(message)
+
+    columns = ["id", "tenant_id", "name", "payload", "actor_id", "created_at", "dispatched_at"]
+    with pytest.raises(DatabaseError) as caught, transaction.atomic():
+        copy_rows(Event, columns, rows())
+    assert type(caught.value) is raised and message in str(caught.value)
+    assert not Event.objects.exists()
 
 
 @pytest.mark.postgres

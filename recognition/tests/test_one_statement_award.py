@@ -303,7 +303,9 @@ def test_the_paying_row_is_locked_after_the_wallets(funded_tenant, manager, empl
     import threading
 
     holder, prober = _other_connection(), _other_connection(autocommit=True)
-    holder.execute("SELECT 1 FROM wallets WHERE user_id = %s FOR UPDATE", [employee.pk])
+    holder.execute(
+        "SELECT 1 FROM wallets WHERE tenant_id = %s AND user_id = %s FOR UPDATE", [employee.tenant_id, employee.pk]
+    )
     outcome = {}
 
     def award():

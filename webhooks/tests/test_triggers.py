@@ -52,10 +52,10 @@ def endpoints(manager, settings):
     )
 
 
-def _refused(sql: str, params: list, *, before: str | None = None) -> str:
+def _refused(sql: str, params: list, *, erasable: WebhookEndpoint | None = None) -> str:
     with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as cursor:
-        if before:
-            cursor.execute(before)
+        if erasable is not None:
+            services.allow_erasing_attempts(erasable.pk)
         cursor.execute(sql, params)
     return str(caught.value)
 
@@ -86,14 +86,14 @@ def test_the_erasable_endpoint_opens_its_own_attempts_only_and_only_for_its_tran
     message = _refused(
         "DELETE FROM webhook_attempts WHERE endpoint_id = %s",
         [second.pk],
-        before=f"SELECT set_config('perksu.webhook_attempts_erasable', '{first.pk}', true)",
+        erasable=first,
     )
     assert "DELETE refused" in message
     # Nor does it allow an UPDATE of its own.
     message = _refused(
         "UPDATE webhook_attempts SET latency_ms = 0 WHERE endpoint_id = %s",
         [first.pk],
-        before=f"SELECT set_config('perksu.webhook_attempts_erasable', '{first.pk}', true)",
+        erasable=first,
     )
     assert "UPDATE refused" in message
     with transaction.atomic():
