@@ -192,6 +192,10 @@ PLAIN_POSTGRES_ONLY = {
         "watches for the award's lock wait in this server's pg_stat_activity: on Citus the award waits on "
         "the tenant's worker"
     ),
+    "recognition/tests/test_one_statement_award.py::test_the_paying_row_is_locked_after_the_wallets": (
+        "watches for the award's lock wait in this server's pg_stat_activity: on Citus the award waits on "
+        "the tenant's worker"
+    ),
     "recognition/tests/test_one_statement_award.py::test_a_budget_or_allowance_taken_mid_statement": (
         "watches for the award's lock wait in this server's pg_stat_activity: on Citus the award waits on "
         "the tenant's worker"
