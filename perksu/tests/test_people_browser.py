@@ -49,7 +49,10 @@ def test_photo_import_and_password_reset(page, live_server, manager, employee, p
     page.get_by_role("button", name="Upload photo").click()
     page.wait_for_url(f"{live_server.url}/profile/")
     photo = page.get_by_test_id("avatar-photo").first
-    assert photo.is_visible()
+    photo.wait_for(state="visible")
+    # The page may be shown before its image has loaded: wait for the image, then read its width.
+    loaded = page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
+    assert loaded.json_value() is True
     assert page.evaluate("img => img.naturalWidth", photo.element_handle()) == 256
     assert Profile.objects.get(user=manager).avatar.name.endswith("-256.webp")
     shoot(page, "profile")
