@@ -62,6 +62,26 @@ def slices(ids: list[UUID], n: int) -> list[list[UUID]]:
     return [ids[i::n] for i in range(n)]
 
 
+def timed_loop(duration: float, barrier, call, *, first: int = 0) -> tuple[float, float, list[float], int, str]:
+    """After `barrier`, `call(i)` for i = first, first + 1, … until `duration` seconds have passed. `call` returns
+    None for an award done and checked (its latency is kept), or what went wrong (counted, the first one kept:
+    never hidden). The part `_merge` takes: (start, end, latencies in ms, errors, first error)."""
+    latencies: list[float] = []
+    errors, first_error, i = 0, "", first
+    barrier.wait()
+    started = time.time()
+    deadline = time.perf_counter() + duration
+    while (t0 := time.perf_counter()) < deadline:
+        problem = call(i)
+        i += 1
+        if problem is None:
+            latencies.append((time.perf_counter() - t0) * 1000)
+        else:
+            errors += 1
+            first_error = first_error or problem
+    return started, time.time(), latencies, errors, first_error
+
+
 # --- the service, called from N processes -------------------------------------------------
 
 
@@ -75,23 +95,17 @@ def _service_worker(giver_id: str, recipient_ids: list[str], duration: float, ba
 
     giver = User.objects.get(pk=giver_id)
     recognition_create(giver=giver, recipient_ids=[recipient_ids[0]], points=1, message=MESSAGE)  # warm-up
-    latencies: list[float] = []
-    errors, first_error, i = 0, "", 1
-    barrier.wait()
-    started = time.time()
-    deadline = time.perf_counter() + duration
-    while (t0 := time.perf_counter()) < deadline:
+
+    def award(i: int) -> str | None:
         try:
             recognition_create(
                 giver=giver, recipient_ids=[recipient_ids[i % len(recipient_ids)]], points=1, message=MESSAGE
             )
-        except Exception as exc:  # counted and reported below, never hidden
-            errors += 1
-            first_error = first_error or repr(exc)
-        else:
-            latencies.append((time.perf_counter() - t0) * 1000)
-        i += 1
-    results.put((started, time.time(), latencies, errors, first_error))
+        except Exception as exc:  # counted and reported, never hidden
+            return repr(exc)
+        return None
+
+    results.put(timed_loop(duration, barrier, award, first=1))
 
 
 def run_service(
@@ -200,32 +214,21 @@ def _stdlib_client(port: int, token: str, recipient_ids: list[str], duration: fl
     """The former client: `http.client`, a JSON body built per request, the status checked."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    latencies: list[float] = []
-    errors, first_error, i = 0, "", 0
-    barrier.wait()
-    started = time.time()
-    deadline = time.perf_counter() + duration
-    while (t0 := time.perf_counter()) < deadline:
+
+    def award(i: int) -> str | None:
         recipient = recipient_ids[i % len(recipient_ids)]
-        body = award_body(recipient)
-        i += 1
         try:
-            conn.request("POST", AWARD_PATH, body, headers)
+            conn.request("POST", AWARD_PATH, award_body(recipient), headers)
             response = conn.getresponse()
             payload = response.read()
         except (OSError, http.client.HTTPException) as exc:
-            errors += 1
-            first_error = first_error or repr(exc)
             conn.close()
-            continue
-        problem = award_answer_problem(response.status, payload, recipient)
-        if problem is None:
-            latencies.append((time.perf_counter() - t0) * 1000)
-        else:
-            errors += 1
-            first_error = first_error or problem
+            return repr(exc)
+        return award_answer_problem(response.status, payload, recipient)
+
+    part = timed_loop(duration, barrier, award)
     conn.close()
-    out.append((started, time.time(), latencies, errors, first_error))
+    out.append(part)
 
 
 def award_answer_problem(status: int, payload: bytes, recipient: str) -> str | None:
@@ -320,14 +323,10 @@ def _raw_client(port: int, token: str, recipient_ids: list[str], duration: float
     Every answer is checked as the stdlib client checks it (`award_answer_problem`)."""
     requests = award_requests(port, token, recipient_ids)
     sock: socket.socket | None = None
-    latencies: list[float] = []
-    errors, first_error, i = 0, "", 0
-    barrier.wait()
-    started = time.time()
-    deadline = time.perf_counter() + duration
-    while (t0 := time.perf_counter()) < deadline:
+
+    def award(i: int) -> str | None:
+        nonlocal sock
         n = i % len(requests)
-        i += 1
         try:
             if sock is None:
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -336,24 +335,19 @@ def _raw_client(port: int, token: str, recipient_ids: list[str], duration: float
             sock.sendall(requests[n])
             status, payload, close = read_response(sock)
         except (OSError, ValueError, ProtocolError) as exc:
-            errors += 1
-            first_error = first_error or repr(exc)
             if sock is not None:
                 sock.close()
                 sock = None
-            continue
+            return repr(exc)
         if close:
             sock.close()
             sock = None
-        problem = award_answer_problem(status, payload, recipient_ids[n])
-        if problem is None:
-            latencies.append((time.perf_counter() - t0) * 1000)
-        else:
-            errors += 1
-            first_error = first_error or problem
+        return award_answer_problem(status, payload, recipient_ids[n])
+
+    part = timed_loop(duration, barrier, award)
     if sock is not None:
         sock.close()
-    out.append((started, time.time(), latencies, errors, first_error))
+    out.append(part)
 
 
 CLIENTS = {"raw": _raw_client, "stdlib": _stdlib_client}
